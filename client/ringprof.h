@@ -1,0 +1,1548 @@
+/*
+ * ringprof.h - the ringprof client: record what a compiler is doing, at
+ * almost no cost to the compiler.  Header-only, C11/C17/C++17, Linux.
+ *
+ * ======================================================================
+ * INCLUDING
+ * ======================================================================
+ *
+ *   In every file that records events:
+ *
+ *       #include <ringprof.h>
+ *
+ *   In exactly ONE C or C++ file of the program, before the include:
+ *
+ *       #define RINGPROF_IMPLEMENTATION
+ *       #include <ringprof.h>
+ *
+ *   Or, for a program that is a single translation unit (or that wants a
+ *   private copy of the client per unit), define RINGPROF_STATIC before
+ *   the include: every function becomes static and the implementation is
+ *   compiled into that unit (RINGPROF_IMPLEMENTATION is implied).  Two
+ *   static copies in one process register two separate regions.
+ *
+ *   The header may be included any number of times in one unit.  It needs
+ *   the include directories client/ (this file) and proto/ (the contract
+ *   headers <ringprof/atomic.h>, <ringprof/shm.h>, <ringprof/wire.h>), and
+ *   -pthread.  The CMake target ringprof::client provides both.
+ *
+ *   The implementation unit needs the GNU/Linux interfaces (memfd_create,
+ *   SCM_RIGHTS, eventfd): compile it with -D_GNU_SOURCE, or include
+ *   ringprof.h before any system header there (it then defines
+ *   _GNU_SOURCE itself).  GCC or Clang is required (__atomic builtins).
+ *
+ * ======================================================================
+ * API
+ * ======================================================================
+ *
+ *   uint32_t k = rp_kind("Query");         once per kind; cache it
+ *   uint32_t a = rp_intern("typeck(main)");  argument strings
+ *   rp_interval_begin(k, a);  ...  rp_interval_end(k, a);
+ *   rp_instant(rp_kind("QueryCacheHit"), a);
+ *   rp_integer(rp_kind("ArtifactSize"), rp_intern("libfoo.rlib"), bytes);
+ *   rp_thread_name("codegen-worker-3");
+ *   { RINGPROF_SCOPE(k, a); ... }          begin now, end at scope exit
+ *
+ *   rp_kind() and rp_intern() return 0 when recording is off; an event
+ *   whose kind is 0 costs one predictable branch and nothing else, so the
+ *   usual pattern is to intern kinds once at start-up and call the event
+ *   functions unconditionally.  An argument of 0 means "no argument".
+ *   Ids are process-wide: the same string always gets the same id, from
+ *   any thread.  Interning takes a mutex; keep it off the hottest paths
+ *   (intern a query key once, reuse the id).  Strings longer than
+ *   RP_STRING_LEN_MAX (4096) bytes are truncated; ids are limited to
+ *   28 bits.
+ *
+ *   The event functions never block, lock, allocate, format or make a
+ *   system call (except in the opt-in lossless mode, below): they read
+ *   the clock, write one 16-byte record (two for rp_integer) into the
+ *   calling thread's ring and publish it with one release store.
+ *
+ *   rp_init()          registers now instead of at first use; 0 or -errno
+ *   rp_is_enabled()    true when this process records (registers first)
+ *   rp_status_reason() one line: why recording is off, or which settings
+ *                      were ignored; never NULL
+ *   rp_stats()         counters of this process (drops, rings, strings)
+ *
+ *   C: RINGPROF_SCOPE uses __attribute__((cleanup)).  C++: RINGPROF_SCOPE
+ *   declares an rp::scope, an RAII object you may also use directly:
+ *       rp::scope s(k, a);
+ *
+ * ======================================================================
+ * REGISTRATION
+ * ======================================================================
+ *
+ *   On first use (rp_init, rp_kind, rp_intern, rp_thread_name or an event
+ *   after fork) the client creates a memfd region (header, one ring per
+ *   slot, a string area), seals its size, and sends it with a hello over
+ *   the daemon's Unix socket.  The daemon answers within 2 s (receive
+ *   timeout) or the client gives up.  Accepted: recording.  No daemon, a
+ *   refusal or any error: recording stays off for the life of the process
+ *   and rp_status_reason() says why, e.g.
+ *       "no daemon at /run/ringprof/ringprof.sock: No such file or directory"
+ *   The client never prints, aborts or exits.  The socket stays open
+ *   (close-on-exec) until the process ends; its closing tells the daemon
+ *   that everything committed can be drained.
+ *
+ * ======================================================================
+ * ENVIRONMENT (read once, at registration)
+ * ======================================================================
+ *
+ *   RINGPROF_SOCKET     daemon socket (default /run/ringprof/ringprof.sock)
+ *   RINGPROF_SESSION    session label, at most 63 bytes (default "default");
+ *                       the daemon files segments under it
+ *   RINGPROF_EVENTS     "default" or "all": every kind, with arguments;
+ *                       "none": recording off; otherwise a comma list of
+ *                       kind names to record (rp_kind returns 0 for the
+ *                       others).  The item "noargs" anywhere in the list
+ *                       makes rp_intern return 0: no argument strings are
+ *                       recorded (e.g. "noargs" or "Query,noargs").
+ *   RINGPROF_DISABLE=1  recording off
+ *   RINGPROF_RING_SIZE  bytes per ring, a power of two in [4096, 256 MiB]
+ *                       (default 4 MiB; memory is touched only as used)
+ *   RINGPROF_RINGS      ring slots = threads recording at once, 1..1024
+ *                       (default 64)
+ *   RINGPROF_STRINGS    bytes of the string area, 4096..64 MiB (default
+ *                       4 MiB)
+ *   RINGPROF_LOSSLESS=1 a full ring makes the producer wait (see below)
+ *   RINGPROF_CLOCK=monotonic  use CLOCK_MONOTONIC even where the TSC is
+ *                       usable
+ *
+ *   A malformed value falls back to its default; rp_status_reason() names
+ *   the ignored setting.
+ *
+ * ======================================================================
+ * THREADS, LOSS AND FORK
+ * ======================================================================
+ *
+ *   Every thread lazily claims its own ring slot at its first event and
+ *   gives it back when it exits (a pthread key destructor).  A ring is
+ *   single-producer: only the owning thread writes it.  When all slots are
+ *   taken, the events of a thread without a slot are dropped and counted
+ *   (rp_client_stats.events_dropped_no_slot); that thread retries a claim
+ *   every 1024 events.  A full ring drops the event (an rp_integer pair is
+ *   dropped whole) and counts it in the ring's shared `dropped` counter,
+ *   which the daemon records, so no loss is silent.
+ *
+ *   Lossless mode (RINGPROF_LOSSLESS=1): a full ring pokes an eventfd the
+ *   daemon watches and the producer sleeps in 50 us steps until room
+ *   appears.  If the daemon's heartbeat does not advance for 1 s the
+ *   event is dropped and counted, and later events drop at once until the
+ *   heartbeat moves again: a dead daemon never hangs the compiler.
+ *
+ *   Timestamps come from the invariant TSC on x86-64 (calibrated at
+ *   registration against CLOCK_MONOTONIC), else CLOCK_MONOTONIC in ns.
+ *
+ *   fork(): the child does not inherit the rings (MADV_DONTFORK) and
+ *   starts unregistered; it registers its own region at its next use of
+ *   the API, and every id the parent handed out stays valid in the child
+ *   (the client keeps a private copy of every interned string and
+ *   re-publishes them in the same order).  A child of a process whose
+ *   recording is off stays off.  exec() drops everything (CLOEXEC).
+ *
+ *   Process exit needs no call: the daemon drains what was committed when
+ *   the socket closes, even after SIGKILL.
+ *
+ * ======================================================================
+ * VERSIONING
+ * ======================================================================
+ *
+ *   RINGPROF_VERSION_{MAJOR,MINOR,PATCH} give the client version.  The
+ *   region carries RP_SHM_VERSION and the hello RP_WIRE_VERSION; a daemon
+ *   that speaks another version refuses the registration with a reason
+ *   and the client stays off.  Within a major version the API here only
+ *   grows.
+ *
+ * ======================================================================
+ * TEST HOOKS
+ * ======================================================================
+ *
+ *   rp_test_open_region() registers a region without any daemon and
+ *   rp_test_region() returns it: for tests that play the daemon's side of
+ *   the ring protocol themselves.  Not for production use.
+ */
+
+/* ------------------------------------------------------------------ */
+/* Declarations                                                       */
+/* ------------------------------------------------------------------ */
+#ifndef RINGPROF_H
+#define RINGPROF_H
+
+#if defined(RINGPROF_STATIC) && !defined(RINGPROF_IMPLEMENTATION)
+#define RINGPROF_IMPLEMENTATION
+#endif
+
+#if defined(RINGPROF_IMPLEMENTATION) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE 1
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#ifndef __cplusplus
+#include <stdbool.h>
+#endif
+
+#include <ringprof/atomic.h>
+#include <ringprof/shm.h>
+#include <ringprof/wire.h>
+
+#define RINGPROF_VERSION_MAJOR 0
+#define RINGPROF_VERSION_MINOR 1
+#define RINGPROF_VERSION_PATCH 0
+
+#ifdef RINGPROF_STATIC
+#define RP_API static __attribute__((unused))
+#else
+#define RP_API extern
+#endif
+
+#define RINGPROF_IMPL_CAT2(a, b) a##b
+#define RINGPROF_IMPL_CAT(a, b) RINGPROF_IMPL_CAT2(a, b)
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Counters of this process since it registered (a fork child starts at 0). */
+struct rp_client_stats {
+	uint64_t records_committed;      /* records published in all rings
+					  * (an rp_integer writes 2) */
+	uint64_t events_dropped;         /* full rings: sum of the rings' shared
+					  * dropped counters (events) */
+	uint64_t events_dropped_no_slot; /* events of threads that found no
+					  * free ring slot */
+	uint64_t strings_dropped;        /* rp_intern() refused: area full or
+					  * out of private memory */
+	uint32_t strings_interned;       /* ids handed out: the highest id */
+	uint32_t rings_claimed;          /* slot claims by this process */
+	uint32_t ring_count;             /* geometry; 0 when not recording */
+	uint32_t ring_bytes;
+	bool     enabled;
+};
+
+/* Registers with the daemon now (otherwise done at first use).  Returns 0
+ * when recording, else the -errno of why not (-ECANCELED when disabled by
+ * the environment).  Idempotent and thread-safe. */
+RP_API int rp_init(void);
+
+/* True when this process records events; registers first if needed. */
+RP_API bool rp_is_enabled(void);
+
+/* One line saying why recording is off, or that it is on and which
+ * settings were ignored.  Never NULL; valid for the life of the process. */
+RP_API const char *rp_status_reason(void);
+
+/* Interns an event kind.  Returns its id, or 0 when recording is off, the
+ * kind is filtered out by $RINGPROF_EVENTS or the string area is full. */
+RP_API uint32_t rp_kind(const char *name);
+
+/* Interns an argument string (len bytes, no NUL needed; truncated to
+ * RP_STRING_LEN_MAX).  Returns its process-wide id, or 0 when recording is
+ * off, arguments are filtered out ("noargs") or the area is full (counted
+ * in the shared string_dropped).  The definition is published first. */
+RP_API uint32_t rp_intern_n(const char *s, size_t len);
+
+/* rp_intern_n() of a NUL-terminated string; NULL gives 0. */
+RP_API uint32_t rp_intern(const char *s);
+
+/* Names the calling thread in the recording (a THREAD_NAME record). */
+RP_API void rp_thread_name(const char *name);
+
+/* Fills *out with this process's counters; never fails. */
+RP_API void rp_stats(struct rp_client_stats *out);
+
+/* Test hook: registers a region like a real registration but without a
+ * daemon (geometry from the environment).  0 or -errno. */
+RP_API int rp_test_open_region(void);
+
+/* Test hook: the registered region (NULL if none) and its memfd. */
+RP_API struct rp_shm_header *rp_test_region(int *fd);
+
+/* ---- hot path internals ---- */
+
+/* Per-thread producer state; private memory. */
+struct rp_impl_thread {
+	struct rp_ring_ctl *ctl;  /* claimed ring; NULL: none yet */
+	unsigned char *data;      /* ring data, ring_bytes long */
+	uint64_t head;            /* bytes published by this thread */
+	uint64_t tail;            /* last tail read from ctl (acquire) */
+	uint64_t bytes;           /* ring_bytes */
+	uint32_t clock;           /* RP_CLOCK_* */
+	uint32_t no_slot;         /* events dropped since the last failed claim */
+};
+
+/* Slow paths of the event functions (rare: first event of a thread, a
+ * full ring).  Return false when the event must be dropped. */
+RP_API bool rp_impl_thread_attach(void);
+RP_API bool rp_impl_ring_room(struct rp_impl_thread *t, uint32_t need);
+RP_API uint64_t rp_impl_monotonic_ns(void);
+
+#ifdef RINGPROF_STATIC
+static __thread struct rp_impl_thread rp_impl_self __attribute__((unused));
+#else
+extern __thread struct rp_impl_thread rp_impl_self;
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+/* Ticks of the thread's clock.  rdtsc needs no fence: events of one thread
+ * are ordered by program order and a few cycles of skew do not matter. */
+static inline uint64_t rp_impl_now(const struct rp_impl_thread *t)
+{
+#if defined(__x86_64__)
+	if (t->clock == RP_CLOCK_TSC)
+		return __builtin_ia32_rdtsc();
+#else
+	(void)t;
+#endif
+#if defined(CLOCK_MONOTONIC) && !defined(RINGPROF_NO_INLINE_CLOCK)
+	{
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	}
+#else
+	return rp_impl_monotonic_ns();
+#endif
+}
+
+/* Writes one record (or an INTEGER+VALUE pair when pair is true) into the
+ * calling thread's ring and publishes it with one release store of head. */
+static inline void rp_impl_emit(uint32_t kind_type, uint32_t arg, bool pair, uint64_t value)
+{
+	struct rp_impl_thread *t = &rp_impl_self;
+	uint32_t need = pair ? 2 * RP_REC_BYTES : RP_REC_BYTES;
+	uint64_t ts, head;
+	struct rp_record *r;
+
+	if (__builtin_expect(t->ctl == NULL, 0) && !rp_impl_thread_attach())
+		return;
+	ts = rp_impl_now(t);
+	head = t->head;
+	if (__builtin_expect((head - t->tail) + need > t->bytes, 0) && !rp_impl_ring_room(t, need))
+		return;
+	r = (struct rp_record *)(void *)(t->data + (head & (t->bytes - 1)));
+	r->ts = ts;
+	r->kind_type = kind_type;
+	r->arg = arg;
+	if (pair) {
+		/* ring_bytes is a multiple of 16: the VALUE may wrap, never split */
+		r = (struct rp_record *)(void *)(t->data + ((head + RP_REC_BYTES) & (t->bytes - 1)));
+		r->ts = value;
+		r->kind_type = RP_REC_PACK(RP_REC_VALUE, 0);
+		r->arg = 0;
+	}
+	t->head = head + need;
+	/* pairs with the acquire of head in the daemon's ring drain */
+	rp_store_release(&t->ctl->head, head + need);
+}
+
+/* Starts an interval of kind (0: nothing is recorded) with argument arg. */
+static inline void rp_interval_begin(uint32_t kind, uint32_t arg)
+{
+	if (kind == 0)
+		return;
+	rp_impl_emit(RP_REC_PACK(RP_REC_BEGIN, kind), arg, false, 0);
+}
+
+/* Ends the innermost interval of kind on this thread. */
+static inline void rp_interval_end(uint32_t kind, uint32_t arg)
+{
+	if (kind == 0)
+		return;
+	rp_impl_emit(RP_REC_PACK(RP_REC_END, kind), arg, false, 0);
+}
+
+/* Records a point in time. */
+static inline void rp_instant(uint32_t kind, uint32_t arg)
+{
+	if (kind == 0)
+		return;
+	rp_impl_emit(RP_REC_PACK(RP_REC_INSTANT, kind), arg, false, 0);
+}
+
+/* Records a 64-bit value (bytes, counts); kept or dropped as one event. */
+static inline void rp_integer(uint32_t kind, uint32_t arg, uint64_t value)
+{
+	if (kind == 0)
+		return;
+	rp_impl_emit(RP_REC_PACK(RP_REC_INTEGER, kind), arg, true, value);
+}
+
+#ifdef __cplusplus
+namespace rp {
+/* Begins an interval on construction and ends it on destruction. */
+class scope {
+public:
+	scope(uint32_t kind, uint32_t arg) noexcept : kind_(kind), arg_(arg)
+	{
+		rp_interval_begin(kind_, arg_);
+	}
+	~scope() { rp_interval_end(kind_, arg_); }
+	scope(const scope &) = delete;
+	scope &operator=(const scope &) = delete;
+
+private:
+	uint32_t kind_;
+	uint32_t arg_;
+};
+} /* namespace rp */
+
+#define RINGPROF_SCOPE(kind, arg) \
+	::rp::scope RINGPROF_IMPL_CAT(rp_impl_scope_, __LINE__)((kind), (arg))
+#else
+struct rp_impl_scope {
+	uint32_t kind;
+	uint32_t arg;
+};
+
+static inline struct rp_impl_scope rp_impl_scope_begin(uint32_t kind, uint32_t arg)
+{
+	struct rp_impl_scope s;
+
+	s.kind = kind;
+	s.arg = arg;
+	rp_interval_begin(kind, arg);
+	return s;
+}
+
+static inline void rp_impl_scope_end(struct rp_impl_scope *s)
+{
+	rp_interval_end(s->kind, s->arg);
+}
+
+/* Begins an interval now and ends it when the enclosing block exits. */
+#define RINGPROF_SCOPE(kind, arg) \
+	struct rp_impl_scope RINGPROF_IMPL_CAT(rp_impl_scope_, __LINE__) \
+		__attribute__((cleanup(rp_impl_scope_end), unused)) = \
+		rp_impl_scope_begin((kind), (arg))
+#endif
+
+#endif /* RINGPROF_H */
+
+/* ------------------------------------------------------------------ */
+/* Implementation                                                     */
+/* ------------------------------------------------------------------ */
+#if defined(RINGPROF_IMPLEMENTATION) && !defined(RINGPROF_IMPL_DONE)
+#define RINGPROF_IMPL_DONE
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
+#ifndef MFD_ALLOW_SEALING
+#error "the ringprof implementation needs _GNU_SOURCE defined before the first system header"
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RP_IMPL_UNREGISTERED 0u
+#define RP_IMPL_ENABLED      1u
+#define RP_IMPL_DISABLED     2u
+
+#define RP_IMPL_REASON_MAX   384
+#define RP_IMPL_NOTES_MAX    256
+#define RP_IMPL_ANSWER_TIMEOUT_S 2
+#define RP_IMPL_LOSSLESS_STALL_NS 1000000000ull /* heartbeat silence that
+						  * ends a lossless wait */
+#define RP_IMPL_LOSSLESS_NAP_NS   50000L
+#define RP_IMPL_NO_SLOT_RETRY     1024u          /* events between claims */
+#define RP_IMPL_CALIBRATE_NS      2000000L       /* TSC calibration sleep */
+
+/* Settings, parsed once per process (a fork child keeps its parent's). */
+struct rp_impl_options {
+	uint32_t ring_bytes;
+	uint32_t ring_count;
+	uint32_t string_bytes;
+	bool lossless;
+	bool monotonic;
+	bool off_by_env;         /* RINGPROF_DISABLE=1 or RINGPROF_EVENTS=none */
+	bool noargs;
+	char *kinds;             /* NULL: all; else ",A,B," for lookup */
+	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 64];
+	char session[RP_NAME_MAX];
+	char off_why[96];
+	char notes[RP_IMPL_NOTES_MAX];
+};
+
+struct rp_impl_proc {
+	uint32_t state;          /* RP_IMPL_*; release in rp_impl_register(),
+				  * acquire in rp_impl_ensure() */
+	int error;               /* -errno returned by rp_init() */
+	bool parsed;
+	struct rp_impl_options opt;
+
+	unsigned char *base;     /* the region; NULL until registered */
+	uint64_t region_size;
+	int memfd;
+	int sock;
+	int evfd;
+	struct rp_shm_header *hdr;
+	uint32_t clock;          /* RP_CLOCK_* of the region */
+	uint32_t client_id;
+
+	/* private copy of every interned string, index id - 1 */
+	char **strs;
+	uint32_t *lens;
+	uint32_t nstr, cap;
+	uint32_t *table;         /* open addressing, ids; 0 = empty */
+	uint32_t table_cap;      /* power of two */
+	uint64_t str_used;       /* our copy of hdr->string_used */
+	uint64_t str_dropped;    /* our copy of hdr->string_dropped */
+	uint64_t str_nomem;      /* refused for lack of private memory */
+
+	uint64_t no_slot;        /* atomic (private): events without a slot */
+	uint32_t rings_claimed;
+	uint64_t stalled_heartbeat; /* atomic (private): 1 + the heartbeat a
+				     * lossless wait gave up on; 0 = none */
+	char reason[RP_IMPL_REASON_MAX];
+};
+
+static struct rp_impl_proc rp_impl_proc_state;
+static pthread_mutex_t rp_impl_lock = PTHREAD_MUTEX_INITIALIZER; /* every slow
+								   * path; held
+								   * across fork */
+static pthread_once_t rp_impl_once = PTHREAD_ONCE_INIT;
+static pthread_key_t rp_impl_key;
+static bool rp_impl_key_ok;
+
+#ifndef RINGPROF_STATIC
+__thread struct rp_impl_thread rp_impl_self;
+#endif
+
+static void rp_impl_reasonf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void rp_impl_reasonf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rp_impl_proc_state.reason, sizeof(rp_impl_proc_state.reason), fmt, ap);
+	va_end(ap);
+}
+
+static void rp_impl_notef(struct rp_impl_options *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void rp_impl_notef(struct rp_impl_options *o, const char *fmt, ...)
+{
+	size_t n = strlen(o->notes);
+	va_list ap;
+
+	if (n + 2 >= sizeof(o->notes))
+		return;
+	if (n > 0) {
+		o->notes[n++] = ';';
+		o->notes[n++] = ' ';
+		o->notes[n] = '\0';
+	}
+	va_start(ap, fmt);
+	vsnprintf(o->notes + n, sizeof(o->notes) - n, fmt, ap);
+	va_end(ap);
+}
+
+RP_API uint64_t rp_impl_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Parses a decimal size in [lo, hi]; the default (with a note) otherwise. */
+static uint32_t rp_impl_env_u32(struct rp_impl_options *o, const char *name, uint32_t def,
+				uint32_t lo, uint32_t hi, bool pow2)
+{
+	const char *s = getenv(name);
+	unsigned long long v;
+	char *end;
+
+	if (s == NULL || *s == '\0')
+		return def;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || *s == '-' || v < lo || v > hi ||
+	    (pow2 && (v & (v - 1)) != 0)) {
+		rp_impl_notef(o, "ignored %s=%.32s (want %s%u..%u)", name, s,
+			      pow2 ? "a power of two in " : "", lo, hi);
+		return def;
+	}
+	return (uint32_t)v;
+}
+
+static bool rp_impl_env_flag(const char *name)
+{
+	const char *s = getenv(name);
+
+	return s != NULL && strcmp(s, "1") == 0;
+}
+
+/* Parses $RINGPROF_EVENTS into o->kinds (",A,B,"), o->noargs, o->off_by_env. */
+static int rp_impl_parse_events(struct rp_impl_options *o)
+{
+	const char *s = getenv("RINGPROF_EVENTS");
+	const char *p, *q;
+	size_t n, used = 1;
+	bool all = false;
+	char *list;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	n = strlen(s);
+	list = (char *)malloc(n + 3);
+	if (list == NULL)
+		return -ENOMEM;
+	list[0] = ',';
+	for (p = s; *p != '\0'; p = *q != '\0' ? q + 1 : q) {
+		q = strchr(p, ',');
+		if (q == NULL)
+			q = p + strlen(p);
+		n = (size_t)(q - p);
+		if (n == 0)
+			continue;
+		if ((n == 7 && memcmp(p, "default", 7) == 0) || (n == 3 && memcmp(p, "all", 3) == 0)) {
+			all = true;
+		} else if (n == 4 && memcmp(p, "none", 4) == 0) {
+			o->off_by_env = true;
+			snprintf(o->off_why, sizeof(o->off_why), "disabled by RINGPROF_EVENTS=none");
+		} else if (n == 6 && memcmp(p, "noargs", 6) == 0) {
+			o->noargs = true;
+		} else {
+			memcpy(list + used, p, n);
+			used += n;
+			list[used++] = ',';
+		}
+	}
+	list[used] = '\0';
+	if (all || used == 1) {
+		free(list);
+		return 0;
+	}
+	o->kinds = list;
+	return 0;
+}
+
+/* Reads the environment once.  Caller holds the lock. */
+static int rp_impl_parse_options(struct rp_impl_options *o)
+{
+	const char *s;
+
+	memset(o, 0, sizeof(*o));
+	o->ring_bytes = rp_impl_env_u32(o, "RINGPROF_RING_SIZE", RP_DEFAULT_RING_BYTES,
+					RP_RING_BYTES_MIN, RP_RING_BYTES_MAX, true);
+	o->ring_count = rp_impl_env_u32(o, "RINGPROF_RINGS", RP_DEFAULT_RING_COUNT,
+					1, RP_RING_COUNT_MAX, false);
+	o->string_bytes = rp_impl_env_u32(o, "RINGPROF_STRINGS", RP_DEFAULT_STRING_BYTES,
+					  RP_STRING_BYTES_MIN, RP_STRING_BYTES_MAX, false) & ~7u;
+	o->lossless = rp_impl_env_flag("RINGPROF_LOSSLESS");
+	s = getenv("RINGPROF_CLOCK");
+	if (s != NULL && *s != '\0') {
+		if (strcmp(s, "monotonic") == 0)
+			o->monotonic = true;
+		else if (strcmp(s, "tsc") != 0)
+			rp_impl_notef(o, "ignored RINGPROF_CLOCK=%.32s (want monotonic or tsc)", s);
+	}
+	s = getenv("RINGPROF_SOCKET");
+	if (s == NULL || *s == '\0')
+		s = RP_DEFAULT_SOCKET;
+	snprintf(o->socket_path, sizeof(o->socket_path), "%s", s);
+	s = getenv("RINGPROF_SESSION");
+	if (s == NULL || *s == '\0')
+		s = "default";
+	if (strlen(s) >= sizeof(o->session)) {
+		rp_impl_notef(o, "RINGPROF_SESSION truncated to %u bytes", RP_NAME_MAX - 1);
+	}
+	snprintf(o->session, sizeof(o->session), "%s", s);
+	if (rp_impl_env_flag("RINGPROF_DISABLE")) {
+		o->off_by_env = true;
+		snprintf(o->off_why, sizeof(o->off_why), "disabled by RINGPROF_DISABLE=1");
+	}
+	return rp_impl_parse_events(o);
+}
+
+static bool rp_impl_has_invariant_tsc(void)
+{
+#if defined(__x86_64__)
+	unsigned int a, b, c, d;
+
+	if (__get_cpuid(0x80000000u, &a, &b, &c, &d) == 0 || a < 0x80000007u)
+		return false;
+	if (__get_cpuid(0x80000007u, &a, &b, &c, &d) == 0)
+		return false;
+	return (d & (1u << 8)) != 0;
+#else
+	return false;
+#endif
+}
+
+/* Reads a (ticks, CLOCK_MONOTONIC ns) pair; ticks is the midpoint of two
+ * reads around the clock_gettime. */
+static void rp_impl_clock_pair(uint32_t clock, uint64_t *ticks, uint64_t *ns)
+{
+	struct rp_impl_thread probe;
+	uint64_t t0, t1;
+
+	memset(&probe, 0, sizeof(probe));
+	probe.clock = clock;
+	t0 = rp_impl_now(&probe);
+	*ns = rp_impl_monotonic_ns();
+	t1 = rp_impl_now(&probe);
+	*ticks = t0 + (t1 - t0) / 2;
+}
+
+/* Ticks per second of clock, measured over RP_IMPL_CALIBRATE_NS. */
+static uint64_t rp_impl_tick_hz(uint32_t clock)
+{
+	struct timespec nap = { 0, RP_IMPL_CALIBRATE_NS };
+	uint64_t t0, n0, t1, n1;
+
+	if (clock == RP_CLOCK_MONOTONIC)
+		return 1000000000u;
+	rp_impl_clock_pair(clock, &t0, &n0);
+	while (nanosleep(&nap, &nap) != 0 && errno == EINTR)
+		;
+	rp_impl_clock_pair(clock, &t1, &n1);
+	if (n1 <= n0 || t1 <= t0)
+		return 0;
+	return (uint64_t)((double)(t1 - t0) * 1e9 / (double)(n1 - n0));
+}
+
+/* Reads up to cap bytes of a /proc file; returns the length or -errno. */
+static ssize_t rp_impl_read_file(const char *path, char *buf, size_t cap)
+{
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (got < cap) {
+		n = read(fd, buf + got, cap - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	return (ssize_t)got;
+}
+
+/* Appends entry id (already in the private copy) to the string area and
+ * publishes it.  Returns false when the area is full.  Caller holds the
+ * lock. */
+static bool rp_impl_publish_string(struct rp_impl_proc *p, uint32_t id)
+{
+	uint32_t len = p->lens[id - 1];
+	uint64_t size = RP_STR_ENTRY_SIZE(len);
+	unsigned char *at;
+	struct rp_str_entry e;
+
+	if (p->str_used + size > p->hdr->string_bytes)
+		return false;
+	at = p->base + p->hdr->string_offset + p->str_used;
+	e.id = id;
+	e.len = len;
+	memcpy(at, &e, sizeof(e));
+	memcpy(at + sizeof(e), p->strs[id - 1], len);
+	memset(at + sizeof(e) + len, 0, (size_t)(size - sizeof(e) - len));
+	p->str_used += size;
+	/* pairs with the acquire of string_used in the daemon's string scan */
+	rp_store_release(&p->hdr->string_used, p->str_used);
+	return true;
+}
+
+static uint32_t rp_impl_hash(const char *s, uint32_t len)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	uint32_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+/* Doubles the hash table.  0 or -ENOMEM.  Caller holds the lock. */
+static int rp_impl_table_grow(struct rp_impl_proc *p)
+{
+	uint32_t cap = p->table_cap ? p->table_cap * 2 : 256;
+	uint32_t *t = (uint32_t *)calloc(cap, sizeof(*t));
+	uint32_t i, j;
+
+	if (t == NULL)
+		return -ENOMEM;
+	for (i = 0; i < p->table_cap; i++) {
+		if (p->table[i] == 0)
+			continue;
+		j = rp_impl_hash(p->strs[p->table[i] - 1], p->lens[p->table[i] - 1]) & (cap - 1);
+		while (t[j] != 0)
+			j = (j + 1) & (cap - 1);
+		t[j] = p->table[i];
+	}
+	free(p->table);
+	p->table = t;
+	p->table_cap = cap;
+	return 0;
+}
+
+/* Counts a refused string in the shared string_dropped.  Caller holds
+ * the lock (the only writer). */
+static uint32_t rp_impl_string_refused(struct rp_impl_proc *p)
+{
+	p->str_dropped++;
+	/* pairs with the daemon's acquire of string_dropped when it records
+	 * loss counters */
+	rp_store_release(&p->hdr->string_dropped, p->str_dropped);
+	return 0;
+}
+
+/* Finds or adds s[0..len) and returns its id, 0 when refused.  Caller
+ * holds the lock and the process is registered. */
+static uint32_t rp_impl_intern_locked(struct rp_impl_proc *p, const char *s, size_t n)
+{
+	uint32_t len = n > RP_STRING_LEN_MAX ? RP_STRING_LEN_MAX : (uint32_t)n;
+	uint32_t h, j, id;
+	char *copy;
+
+	if (p->table_cap == 0 || (p->nstr + 1) * 2 > p->table_cap) {
+		if (rp_impl_table_grow(p) != 0)
+			goto err_nomem;
+	}
+	h = rp_impl_hash(s, len);
+	for (j = h & (p->table_cap - 1); p->table[j] != 0; j = (j + 1) & (p->table_cap - 1)) {
+		id = p->table[j];
+		if (p->lens[id - 1] == len && memcmp(p->strs[id - 1], s, len) == 0)
+			return id;
+	}
+	if (p->nstr >= RP_REC_ID_MASK)
+		return rp_impl_string_refused(p);
+	if (p->str_used + RP_STR_ENTRY_SIZE(len) > p->hdr->string_bytes)
+		return rp_impl_string_refused(p);
+	if (p->nstr == p->cap) {
+		uint32_t cap = p->cap ? p->cap * 2 : 256;
+		char **strs = (char **)reallocarray(p->strs, cap, sizeof(*strs));
+		uint32_t *lens;
+
+		if (strs == NULL)
+			goto err_nomem;
+		p->strs = strs;
+		lens = (uint32_t *)reallocarray(p->lens, cap, sizeof(*lens));
+		if (lens == NULL)
+			goto err_nomem;
+		p->lens = lens;
+		p->cap = cap;
+	}
+	copy = (char *)malloc(len ? len : 1);
+	if (copy == NULL)
+		goto err_nomem;
+	memcpy(copy, s, len);
+	id = p->nstr + 1;
+	p->strs[id - 1] = copy;
+	p->lens[id - 1] = len;
+	p->nstr = id;
+	p->table[j] = id;
+	rp_impl_publish_string(p, id); /* fits: checked above */
+	return id;
+
+err_nomem:
+	p->str_nomem++;
+	return 0;
+}
+
+/* Sends the hello (and cmdline) with the fds attached.  0 or -errno. */
+static int rp_impl_send_hello(int sock, const struct rp_hello *h, const char *cmdline,
+			      int fds[2], int nfds)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+	} ctl;
+	struct iovec iov[2];
+	struct msghdr msg;
+	struct cmsghdr *cm;
+	size_t total = sizeof(*h) + h->cmdline_len, sent;
+	ssize_t n;
+
+	memset(&ctl, 0, sizeof(ctl));
+	memset(&msg, 0, sizeof(msg));
+	iov[0].iov_base = (void *)h;
+	iov[0].iov_len = sizeof(*h);
+	iov[1].iov_base = (void *)cmdline;
+	iov[1].iov_len = h->cmdline_len;
+	msg.msg_iov = iov;
+	msg.msg_iovlen = 2;
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, (size_t)nfds * sizeof(int));
+	do
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	/* a stream socket may take the message in pieces; fds went with byte 0 */
+	for (sent = (size_t)n; sent < total; sent += (size_t)n) {
+		const char *from = sent < sizeof(*h) ? (const char *)h + sent
+						     : cmdline + (sent - sizeof(*h));
+		size_t len = sent < sizeof(*h) ? sizeof(*h) - sent : total - sent;
+
+		do
+			n = send(sock, from, len, MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Reads exactly len bytes.  0, -ETIMEDOUT, -EPIPE on EOF, or -errno. */
+static int rp_impl_recv_all(int sock, void *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		n = recv(sock, (char *)buf + got, len - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return (errno == EAGAIN || errno == EWOULDBLOCK) ? -ETIMEDOUT : -errno;
+		if (n == 0)
+			return -EPIPE;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* Connects, sends the hello and reads the answer.  0 when accepted;
+ * otherwise -errno with the reason set.  Caller holds the lock. */
+static int rp_impl_handshake(struct rp_impl_proc *p, uint64_t ticks, uint64_t ns, uint64_t hz)
+{
+	struct timeval tv = { RP_IMPL_ANSWER_TIMEOUT_S, 0 };
+	struct sockaddr_un addr;
+	struct rp_hello h;
+	struct rp_answer a;
+	char *cmdline = NULL;
+	ssize_t clen;
+	int fds[2], nfds = 1, ret;
+
+	if (strlen(p->opt.socket_path) >= sizeof(addr.sun_path)) {
+		rp_impl_reasonf("socket path too long: %.200s", p->opt.socket_path);
+		return -ENAMETOOLONG;
+	}
+	memset(&addr, 0, sizeof(addr));
+	addr.sun_family = AF_UNIX;
+	memcpy(addr.sun_path, p->opt.socket_path, strlen(p->opt.socket_path));
+
+	p->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (p->sock < 0) {
+		ret = -errno;
+		rp_impl_reasonf("socket: %s", strerror(errno));
+		goto err;
+	}
+	setsockopt(p->sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(p->sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(p->sock, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+		ret = -errno;
+		rp_impl_reasonf("no daemon at %s: %s", p->opt.socket_path, strerror(errno));
+		goto err_sock;
+	}
+
+	cmdline = (char *)malloc(RP_CMDLINE_MAX);
+	if (cmdline == NULL) {
+		ret = -ENOMEM;
+		rp_impl_reasonf("out of memory");
+		goto err_sock;
+	}
+	clen = rp_impl_read_file("/proc/self/cmdline", cmdline, RP_CMDLINE_MAX);
+	if (clen < 0)
+		clen = 0;
+
+	memset(&h, 0, sizeof(h));
+	h.magic = RP_HELLO_MAGIC;
+	h.version = RP_WIRE_VERSION;
+	h.size = sizeof(h);
+	h.pid = (uint32_t)getpid();
+	h.flags = p->opt.lossless ? RP_HELLO_F_LOSSLESS : 0;
+	h.region_size = p->region_size;
+	h.ring_count = p->hdr->ring_count;
+	h.ring_bytes = p->hdr->ring_bytes;
+	h.string_bytes = p->hdr->string_bytes;
+	h.clock_source = p->clock;
+	h.clock_ticks = ticks;
+	h.clock_ns = ns;
+	h.tick_hz = hz;
+	if (rp_impl_read_file("/proc/self/comm", h.name, sizeof(h.name) - 1) <= 0)
+		snprintf(h.name, sizeof(h.name), "unknown");
+	h.name[strcspn(h.name, "\n")] = '\0';
+	snprintf(h.session, sizeof(h.session), "%s", p->opt.session);
+	h.cmdline_len = (uint32_t)clen;
+	fds[0] = p->memfd;
+	if (p->evfd >= 0) {
+		fds[1] = p->evfd;
+		nfds = 2;
+		h.flags |= RP_HELLO_F_EVENTFD;
+	}
+
+	ret = rp_impl_send_hello(p->sock, &h, cmdline, fds, nfds);
+	if (ret < 0) {
+		rp_impl_reasonf("sending hello to %s: %s", p->opt.socket_path, strerror(-ret));
+		goto err_cmdline;
+	}
+	memset(&a, 0, sizeof(a));
+	ret = rp_impl_recv_all(p->sock, &a, 8);
+	if (ret == 0 && (a.magic != RP_ANSWER_MAGIC || a.version != RP_WIRE_VERSION ||
+			 a.size != sizeof(a))) {
+		ret = -EPROTO;
+		if (a.magic != RP_ANSWER_MAGIC)
+			rp_impl_reasonf("daemon at %s sent a bad answer (magic 0x%08x)",
+					p->opt.socket_path, a.magic);
+		else
+			rp_impl_reasonf("daemon at %s speaks wire version %u (answer size %u), "
+					"client speaks %u", p->opt.socket_path, a.version, a.size,
+					RP_WIRE_VERSION);
+		goto err_cmdline;
+	}
+	if (ret == 0)
+		ret = rp_impl_recv_all(p->sock, (char *)&a + 8, sizeof(a) - 8);
+	if (ret < 0) {
+		rp_impl_reasonf("no answer from daemon at %s: %s", p->opt.socket_path,
+				ret == -ETIMEDOUT ? "timed out" :
+				ret == -EPIPE ? "connection closed" : strerror(-ret));
+		goto err_cmdline;
+	}
+	if (a.status != 0) {
+		a.reason[sizeof(a.reason) - 1] = '\0';
+		rp_impl_reasonf("refused by daemon at %s: %s", p->opt.socket_path, a.reason);
+		ret = a.status < 0 ? a.status : -EPROTO;
+		goto err_cmdline;
+	}
+	p->client_id = a.client_id;
+	free(cmdline);
+	return 0;
+
+err_cmdline:
+	free(cmdline);
+err_sock:
+	close(p->sock);
+	p->sock = -1;
+err:
+	return ret;
+}
+
+/* Creates, fills and seals the region, re-publishes strings interned
+ * before a fork.  0 or -errno with the reason set.  Caller holds the lock. */
+static int rp_impl_region_create(struct rp_impl_proc *p)
+{
+	const struct rp_impl_options *o = &p->opt;
+	uint64_t stride = sizeof(struct rp_ring_ctl) + (uint64_t)o->ring_bytes;
+	uint64_t string_offset = sizeof(struct rp_shm_header) + stride * o->ring_count;
+	struct rp_shm_header *hdr;
+	void *base;
+	uint32_t id;
+	int ret;
+
+	p->region_size = string_offset + o->string_bytes;
+	p->memfd = memfd_create("ringprof", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (p->memfd < 0) {
+		ret = -errno;
+		rp_impl_reasonf("memfd_create: %s", strerror(errno));
+		goto err;
+	}
+	if (ftruncate(p->memfd, (off_t)p->region_size) != 0) {
+		ret = -errno;
+		rp_impl_reasonf("ftruncate of the region to %llu bytes: %s",
+				(unsigned long long)p->region_size, strerror(errno));
+		goto err_memfd;
+	}
+	base = mmap(NULL, (size_t)p->region_size, PROT_READ | PROT_WRITE, MAP_SHARED, p->memfd, 0);
+	if (base == MAP_FAILED) {
+		ret = -errno;
+		rp_impl_reasonf("mmap of the region: %s", strerror(errno));
+		goto err_memfd;
+	}
+	/* a fork child must never write into the parent's rings */
+	if (madvise(base, (size_t)p->region_size, MADV_DONTFORK) != 0) {
+		ret = -errno;
+		rp_impl_reasonf("madvise(MADV_DONTFORK): %s", strerror(errno));
+		goto err_map;
+	}
+	hdr = (struct rp_shm_header *)base;
+	hdr->magic = RP_SHM_MAGIC;
+	hdr->version = RP_SHM_VERSION;
+	hdr->header_size = sizeof(*hdr);
+	hdr->region_size = p->region_size;
+	hdr->ring_count = o->ring_count;
+	hdr->ring_bytes = o->ring_bytes;
+	hdr->ring_offset = sizeof(*hdr);
+	hdr->ring_stride = stride;
+	hdr->string_offset = string_offset;
+	hdr->string_bytes = o->string_bytes;
+	hdr->flags = o->lossless ? RP_SHM_F_LOSSLESS : 0;
+	hdr->clock_source = p->clock;
+	if (fcntl(p->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+		ret = -errno;
+		rp_impl_reasonf("sealing the region: %s", strerror(errno));
+		goto err_map;
+	}
+	p->evfd = -1;
+	if (o->lossless) {
+		p->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (p->evfd < 0) {
+			ret = -errno;
+			rp_impl_reasonf("eventfd: %s", strerror(errno));
+			goto err_map;
+		}
+	}
+	p->base = (unsigned char *)base;
+	p->hdr = hdr;
+	p->str_used = 0;
+	p->str_dropped = 0;
+	/* ids handed out before a fork stay valid: same strings, same order */
+	for (id = 1; id <= p->nstr; id++)
+		if (!rp_impl_publish_string(p, id))
+			rp_impl_string_refused(p);
+	return 0;
+
+err_map:
+	munmap(base, (size_t)p->region_size);
+err_memfd:
+	close(p->memfd);
+	p->memfd = -1;
+err:
+	return ret;
+}
+
+static void rp_impl_region_destroy(struct rp_impl_proc *p)
+{
+	if (p->evfd >= 0)
+		close(p->evfd);
+	munmap(p->base, (size_t)p->region_size);
+	close(p->memfd);
+	p->evfd = -1;
+	p->memfd = -1;
+	p->base = NULL;
+	p->hdr = NULL;
+}
+
+static void rp_impl_thread_exit(void *arg)
+{
+	struct rp_impl_thread *t = (struct rp_impl_thread *)arg;
+
+	if (t->ctl != NULL) {
+		/* pairs with the daemon's acquire of state before its final
+		 * drain; everything this thread published is before it */
+		rp_store_release(&t->ctl->state, RP_SLOT_RETIRED);
+	}
+	memset(t, 0, sizeof(*t));
+}
+
+static void rp_impl_atfork_prepare(void)
+{
+	pthread_mutex_lock(&rp_impl_lock);
+}
+
+static void rp_impl_atfork_parent(void)
+{
+	pthread_mutex_unlock(&rp_impl_lock);
+}
+
+/* The child has no mapping of the parent's region (MADV_DONTFORK) and
+ * must not speak on its socket: it starts over, keeping its strings. */
+static void rp_impl_atfork_child(void)
+{
+	struct rp_impl_proc *p = &rp_impl_proc_state;
+
+	if (rp_load_relaxed(&p->state) == RP_IMPL_ENABLED) {
+		if (p->sock >= 0)
+			close(p->sock);
+		if (p->memfd >= 0)
+			close(p->memfd);
+		if (p->evfd >= 0)
+			close(p->evfd);
+		p->sock = p->memfd = p->evfd = -1;
+		p->base = NULL;
+		p->hdr = NULL;
+		p->rings_claimed = 0;
+		rp_store_relaxed(&p->no_slot, (uint64_t)0);
+		rp_store_relaxed(&p->stalled_heartbeat, (uint64_t)0);
+		snprintf(p->reason, sizeof(p->reason), "not registered yet");
+		rp_store_relaxed(&p->state, RP_IMPL_UNREGISTERED);
+	}
+	memset(&rp_impl_self, 0, sizeof(rp_impl_self));
+	if (rp_impl_key_ok)
+		pthread_setspecific(rp_impl_key, NULL);
+	pthread_mutex_unlock(&rp_impl_lock);
+}
+
+static void rp_impl_once_init(void)
+{
+	rp_impl_key_ok = pthread_key_create(&rp_impl_key, rp_impl_thread_exit) == 0;
+	pthread_atfork(rp_impl_atfork_prepare, rp_impl_atfork_parent, rp_impl_atfork_child);
+}
+
+/* Registers the process: region, then (unless test) the daemon.  Caller
+ * holds the lock and state is UNREGISTERED. */
+static int rp_impl_register(struct rp_impl_proc *p, bool with_daemon)
+{
+	uint64_t ticks, ns, hz;
+	int ret;
+
+	p->sock = p->memfd = p->evfd = -1;
+	if (!p->parsed) {
+		ret = rp_impl_parse_options(&p->opt);
+		if (ret < 0) {
+			rp_impl_reasonf("out of memory");
+			goto err;
+		}
+		p->parsed = true;
+	}
+	if (p->opt.off_by_env) {
+		rp_impl_reasonf("%s", p->opt.off_why);
+		ret = -ECANCELED;
+		goto err;
+	}
+	if (!rp_impl_key_ok) {
+		rp_impl_reasonf("pthread_key_create failed");
+		ret = -EAGAIN;
+		goto err;
+	}
+	p->clock = (!p->opt.monotonic && rp_impl_has_invariant_tsc()) ? RP_CLOCK_TSC
+								       : RP_CLOCK_MONOTONIC;
+	ret = rp_impl_region_create(p);
+	if (ret < 0)
+		goto err;
+	hz = rp_impl_tick_hz(p->clock);
+	if (hz == 0) {
+		p->clock = RP_CLOCK_MONOTONIC;
+		p->hdr->clock_source = p->clock;
+		hz = 1000000000u;
+	}
+	rp_impl_clock_pair(p->clock, &ticks, &ns);
+	if (with_daemon) {
+		ret = rp_impl_handshake(p, ticks, ns, hz);
+		if (ret < 0)
+			goto err_region;
+		rp_impl_reasonf("recording (client %u of the daemon at %.200s)%s%s", p->client_id,
+				p->opt.socket_path, p->opt.notes[0] ? "; " : "", p->opt.notes);
+	} else {
+		rp_impl_reasonf("recording (test region, no daemon)%s%s",
+				p->opt.notes[0] ? "; " : "", p->opt.notes);
+	}
+	/* pairs with the acquire in rp_impl_ensure() */
+	rp_store_release(&p->state, RP_IMPL_ENABLED);
+	p->error = 0;
+	return 0;
+
+err_region:
+	rp_impl_region_destroy(p);
+err:
+	if (p->opt.notes[0] != '\0' && strlen(p->reason) + 3 < sizeof(p->reason)) {
+		size_t n = strlen(p->reason);
+
+		snprintf(p->reason + n, sizeof(p->reason) - n, "; %s", p->opt.notes);
+	}
+	p->error = ret;
+	rp_store_release(&p->state, RP_IMPL_DISABLED);
+	return ret;
+}
+
+/* Returns the process state, registering first if needed. */
+static uint32_t rp_impl_ensure(void)
+{
+	struct rp_impl_proc *p = &rp_impl_proc_state;
+	uint32_t state = rp_load_acquire(&p->state); /* pairs with rp_impl_register() */
+
+	if (state != RP_IMPL_UNREGISTERED)
+		return state;
+	pthread_once(&rp_impl_once, rp_impl_once_init);
+	pthread_mutex_lock(&rp_impl_lock);
+	if (rp_load_relaxed(&p->state) == RP_IMPL_UNREGISTERED)
+		rp_impl_register(p, true);
+	state = rp_load_relaxed(&p->state);
+	pthread_mutex_unlock(&rp_impl_lock);
+	return state;
+}
+
+static struct rp_ring_ctl *rp_impl_ring(struct rp_impl_proc *p, uint32_t i)
+{
+	return (struct rp_ring_ctl *)(void *)(p->base + p->hdr->ring_offset +
+					      (uint64_t)i * p->hdr->ring_stride);
+}
+
+/* Claims a FREE slot for the calling thread.  Caller holds the lock, so
+ * the tid/owner_seq stores of two claimers never interleave. */
+static bool rp_impl_claim(struct rp_impl_proc *p, struct rp_impl_thread *t)
+{
+	struct rp_ring_ctl *ctl;
+	uint32_t i, expected;
+
+	for (i = 0; i < p->hdr->ring_count; i++) {
+		ctl = rp_impl_ring(p, i);
+		/* pairs with the daemon's release (CAS RETIRED->FREE) after
+		 * its last drain of the slot */
+		if (rp_load_acquire(&ctl->state) != RP_SLOT_FREE)
+			continue;
+		rp_store_relaxed(&ctl->tid, (uint32_t)syscall(SYS_gettid));
+		rp_store_relaxed(&ctl->owner_seq, rp_load_relaxed(&ctl->owner_seq) + 1);
+		expected = RP_SLOT_FREE;
+		/* the release half publishes tid and owner_seq to the daemon's
+		 * acquire of state */
+		if (!rp_cas_acq_rel(&ctl->state, &expected, RP_SLOT_OWNED))
+			continue;
+		t->ctl = ctl;
+		t->data = (unsigned char *)ctl + sizeof(*ctl);
+		t->bytes = p->hdr->ring_bytes;
+		/* the previous owner's last head, made visible by the FREE
+		 * acquire above */
+		t->head = rp_load_relaxed(&ctl->head);
+		/* pairs with the release of tail in the daemon's drain */
+		t->tail = rp_load_acquire(&ctl->tail);
+		t->clock = p->clock;
+		t->no_slot = 0;
+		p->rings_claimed++;
+		pthread_setspecific(rp_impl_key, t);
+		return true;
+	}
+	return false;
+}
+
+RP_API bool rp_impl_thread_attach(void)
+{
+	struct rp_impl_proc *p = &rp_impl_proc_state;
+	struct rp_impl_thread *t = &rp_impl_self;
+	bool ok;
+
+	if (rp_impl_ensure() != RP_IMPL_ENABLED)
+		return false;
+	if (t->no_slot != 0 && t->no_slot++ % RP_IMPL_NO_SLOT_RETRY != 0)
+		goto err_no_slot;
+	pthread_mutex_lock(&rp_impl_lock);
+	ok = rp_load_relaxed(&p->state) == RP_IMPL_ENABLED && rp_impl_claim(p, t);
+	pthread_mutex_unlock(&rp_impl_lock);
+	if (ok)
+		return true;
+	if (t->no_slot == 0)
+		t->no_slot = 1;
+err_no_slot:
+	rp_fetch_add_relaxed(&p->no_slot, (uint64_t)1);
+	return false;
+}
+
+/* Counts one dropped event in the ring's shared counter (producer-only). */
+static bool rp_impl_drop(struct rp_impl_thread *t)
+{
+	/* pairs with the daemon's acquire of dropped */
+	rp_store_release(&t->ctl->dropped, rp_load_relaxed(&t->ctl->dropped) + 1);
+	return false;
+}
+
+static bool rp_impl_has_room(struct rp_impl_thread *t, uint32_t need)
+{
+	/* pairs with the release of tail in the daemon's drain: the daemon
+	 * has finished copying everything before tail */
+	t->tail = rp_load_acquire(&t->ctl->tail);
+	return (t->head - t->tail) + need <= t->bytes;
+}
+
+/* Lossless wait: pokes the daemon, naps until room appears or the
+ * daemon's heartbeat stalls for RP_IMPL_LOSSLESS_STALL_NS. */
+static bool rp_impl_lossless_wait(struct rp_impl_proc *p, struct rp_impl_thread *t, uint32_t need)
+{
+	/* pairs with the daemon's release of daemon_heartbeat */
+	uint64_t beat = rp_load_acquire(&p->hdr->daemon_heartbeat), now;
+	uint64_t since = rp_impl_monotonic_ns();
+	uint64_t one = 1;
+	struct timespec nap = { 0, RP_IMPL_LOSSLESS_NAP_NS };
+	ssize_t n;
+
+	if (beat + 1 == rp_load_relaxed(&p->stalled_heartbeat))
+		return false; /* already gave up on this heartbeat */
+	n = write(p->evfd, &one, sizeof(one));
+	(void)n; /* EAGAIN: the counter is already non-zero, the daemon knows */
+	for (;;) {
+		if (rp_impl_has_room(t, need))
+			return true;
+		nanosleep(&nap, NULL);
+		now = rp_impl_monotonic_ns();
+		if (rp_load_acquire(&p->hdr->daemon_heartbeat) != beat) {
+			beat = rp_load_acquire(&p->hdr->daemon_heartbeat);
+			since = now;
+		} else if (now - since >= RP_IMPL_LOSSLESS_STALL_NS) {
+			rp_store_relaxed(&p->stalled_heartbeat, beat + 1);
+			return false;
+		}
+	}
+}
+
+RP_API bool rp_impl_ring_room(struct rp_impl_thread *t, uint32_t need)
+{
+	struct rp_impl_proc *p = &rp_impl_proc_state;
+
+	if (rp_impl_has_room(t, need))
+		return true;
+	if (p->opt.lossless && p->evfd >= 0 && rp_impl_lossless_wait(p, t, need))
+		return true;
+	return rp_impl_drop(t);
+}
+
+RP_API int rp_init(void)
+{
+	if (rp_impl_ensure() == RP_IMPL_ENABLED)
+		return 0;
+	return rp_impl_proc_state.error;
+}
+
+RP_API bool rp_is_enabled(void)
+{
+	return rp_impl_ensure() == RP_IMPL_ENABLED;
+}
+
+RP_API const char *rp_status_reason(void)
+{
+	struct rp_impl_proc *p = &rp_impl_proc_state;
+
+	/* pairs with the release in rp_impl_register(), after the reason */
+	if (rp_load_acquire(&p->state) == RP_IMPL_UNREGISTERED)
+		return "not registered yet";
+	return p->reason;
+}
+
+/* Interns under the lock; kind_filter checks $RINGPROF_EVENTS. */
+static uint32_t rp_impl_intern(const char *s, size_t len, bool is_kind, bool is_arg)
+{
+	struct rp_impl_proc *p = &rp_impl_proc_state;
+	uint32_t id = 0;
+
+	if (s == NULL || rp_impl_ensure() != RP_IMPL_ENABLED)
+		return 0;
+	if (is_arg && p->opt.noargs)
+		return 0;
+	if (is_kind && p->opt.kinds != NULL) {
+		const char *at = p->opt.kinds;
+		bool found = false;
+
+		/* a name with a comma could match across two items */
+		while (len > 0 && memchr(s, ',', len) == NULL && (at = strstr(at, s)) != NULL) {
+			if (at > p->opt.kinds && at[-1] == ',' && at[len] == ',') {
+				found = true;
+				break;
+			}
+			at++;
+		}
+		if (!found)
+			return 0;
+	}
+	pthread_mutex_lock(&rp_impl_lock);
+	if (rp_load_relaxed(&p->state) == RP_IMPL_ENABLED)
+		id = rp_impl_intern_locked(p, s, len);
+	pthread_mutex_unlock(&rp_impl_lock);
+	return id;
+}
+
+RP_API uint32_t rp_kind(const char *name)
+{
+	return rp_impl_intern(name, name ? strlen(name) : 0, true, false);
+}
+
+RP_API uint32_t rp_intern_n(const char *s, size_t len)
+{
+	return rp_impl_intern(s, len, false, true);
+}
+
+RP_API uint32_t rp_intern(const char *s)
+{
+	return rp_impl_intern(s, s ? strlen(s) : 0, false, true);
+}
+
+RP_API void rp_thread_name(const char *name)
+{
+	uint32_t id = rp_impl_intern(name, name ? strlen(name) : 0, false, false);
+
+	if (id != 0)
+		rp_impl_emit(RP_REC_PACK(RP_REC_THREAD_NAME, id), 0, false, 0);
+}
+
+RP_API void rp_stats(struct rp_client_stats *out)
+{
+	struct rp_impl_proc *p = &rp_impl_proc_state;
+	struct rp_ring_ctl *ctl;
+	uint32_t i;
+
+	memset(out, 0, sizeof(*out));
+	out->events_dropped_no_slot = rp_load_relaxed(&p->no_slot);
+	pthread_mutex_lock(&rp_impl_lock);
+	if (rp_load_relaxed(&p->state) == RP_IMPL_ENABLED) {
+		out->enabled = true;
+		out->ring_count = p->hdr->ring_count;
+		out->ring_bytes = p->hdr->ring_bytes;
+		for (i = 0; i < p->hdr->ring_count; i++) {
+			ctl = rp_impl_ring(p, i);
+			/* pair with the producers' releases of head and dropped */
+			out->records_committed += rp_load_acquire(&ctl->head) / RP_REC_BYTES;
+			out->events_dropped += rp_load_acquire(&ctl->dropped);
+		}
+		out->strings_dropped = p->str_dropped;
+	}
+	out->strings_dropped += p->str_nomem;
+	out->strings_interned = p->nstr;
+	out->rings_claimed = p->rings_claimed;
+	pthread_mutex_unlock(&rp_impl_lock);
+}
+
+RP_API int rp_test_open_region(void)
+{
+	struct rp_impl_proc *p = &rp_impl_proc_state;
+	int ret;
+
+	pthread_once(&rp_impl_once, rp_impl_once_init);
+	pthread_mutex_lock(&rp_impl_lock);
+	if (rp_load_relaxed(&p->state) == RP_IMPL_UNREGISTERED)
+		ret = rp_impl_register(p, false);
+	else
+		ret = rp_load_relaxed(&p->state) == RP_IMPL_ENABLED ? 0 : p->error;
+	pthread_mutex_unlock(&rp_impl_lock);
+	return ret;
+}
+
+RP_API struct rp_shm_header *rp_test_region(int *fd)
+{
+	struct rp_impl_proc *p = &rp_impl_proc_state;
+	struct rp_shm_header *hdr = NULL;
+
+	pthread_mutex_lock(&rp_impl_lock);
+	if (rp_load_relaxed(&p->state) == RP_IMPL_ENABLED) {
+		hdr = p->hdr;
+		if (fd != NULL)
+			*fd = p->memfd;
+	}
+	pthread_mutex_unlock(&rp_impl_lock);
+	return hdr;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RINGPROF_IMPLEMENTATION */

@@ -1,0 +1,679 @@
+/*
+ * test_ring.c - the client's side of the ring protocol, checked against a
+ * consumer written here (the daemon's side: acquire head, copy, release
+ * tail; RETIRED -> FREE after the last drain).  Regions are created in
+ * process with rp_test_open_region(); no daemon is involved.
+ */
+#define RINGPROF_IMPLEMENTATION
+#include <ringprof.h>
+
+#ifdef RINGPROF_TEST_SHIM
+#include "test_client_shim.h"
+#else
+#include <criterion/criterion.h>
+#endif
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_THREAD__)
+#define STRESS_EVENTS 100000u
+#else
+#define STRESS_EVENTS 1000000u
+#endif
+
+/* Geometry for a test region; strings 0 keeps the default. */
+static void setup_env(unsigned ring_bytes, unsigned rings, unsigned strings)
+{
+	char buf[32];
+
+	unsetenv("RINGPROF_DISABLE");
+	unsetenv("RINGPROF_EVENTS");
+	unsetenv("RINGPROF_LOSSLESS");
+	unsetenv("RINGPROF_STRINGS");
+	setenv("RINGPROF_CLOCK", "monotonic", 1);
+	setenv("RINGPROF_SOCKET", "/nonexistent-ringprof-test/ringprof.sock", 1);
+	snprintf(buf, sizeof(buf), "%u", ring_bytes);
+	setenv("RINGPROF_RING_SIZE", buf, 1);
+	snprintf(buf, sizeof(buf), "%u", rings);
+	setenv("RINGPROF_RINGS", buf, 1);
+	if (strings != 0) {
+		snprintf(buf, sizeof(buf), "%u", strings);
+		setenv("RINGPROF_STRINGS", buf, 1);
+	}
+}
+
+static struct rp_shm_header *open_region(void)
+{
+	struct rp_shm_header *h;
+
+	cr_assert_eq(rp_test_open_region(), 0, "reason: %s", rp_status_reason());
+	h = rp_test_region(NULL);
+	cr_assert_not_null(h);
+	return h;
+}
+
+static struct rp_ring_ctl *ring_at(struct rp_shm_header *h, uint32_t i)
+{
+	return (struct rp_ring_ctl *)((unsigned char *)h + h->ring_offset + i * h->ring_stride);
+}
+
+/* The daemon's drain: copies every published record into out (up to max)
+ * and releases the tail.  Returns the number of records copied. */
+static size_t drain(struct rp_shm_header *h, struct rp_ring_ctl *ctl, struct rp_record *out,
+		    size_t max)
+{
+	const unsigned char *data = (const unsigned char *)ctl + sizeof(*ctl);
+	uint64_t head = rp_load_acquire(&ctl->head); /* pairs with rp_impl_emit() */
+	uint64_t tail = rp_load_relaxed(&ctl->tail); /* ours */
+	size_t n = 0;
+
+	while (tail != head && n < max) {
+		memcpy(&out[n++], data + (tail & (h->ring_bytes - 1)), RP_REC_BYTES);
+		tail += RP_REC_BYTES;
+	}
+	/* pairs with the producer's acquire of tail when its ring looks full */
+	rp_store_release(&ctl->tail, tail);
+	return n;
+}
+
+static void check_rec(const struct rp_record *r, uint32_t type, uint32_t id, uint32_t arg)
+{
+	cr_assert_eq(RP_REC_TYPE(r->kind_type), type);
+	cr_assert_eq(RP_REC_ID(r->kind_type), id);
+	cr_assert_eq(r->arg, arg);
+}
+
+Test(ring, records_read_back_exactly_across_the_wrap_point)
+{
+	struct rp_record out[256];
+	struct rp_shm_header *h;
+	struct rp_ring_ctl *ctl;
+	uint32_t k, i;
+	uint64_t last = 0;
+
+	setup_env(4096, 4, 0);
+	h = open_region();
+	k = rp_kind("Query");
+	cr_assert_eq(k, 1);
+	ctl = ring_at(h, 0);
+	for (i = 0; i < 200; i++)
+		rp_instant(k, i + 1);
+	cr_assert_eq(drain(h, ctl, out, 256), 200);
+	for (i = 0; i < 200; i++) {
+		check_rec(&out[i], RP_REC_INSTANT, k, i + 1);
+		cr_assert_geq(out[i].ts, last);
+		last = out[i].ts;
+	}
+	/* 200 more: records 200..399, crossing the end of the ring at 256 */
+	for (i = 0; i < 200; i++)
+		rp_interval_begin(k, 1000 + i);
+	cr_assert_eq(drain(h, ctl, out, 256), 200);
+	for (i = 0; i < 200; i++) {
+		check_rec(&out[i], RP_REC_BEGIN, k, 1000 + i);
+		cr_assert_geq(out[i].ts, last);
+		last = out[i].ts;
+	}
+	/* 400 records written (slot 144 is next): 111 more reach the last
+	 * slot, so the next INTEGER takes slot 255 and its VALUE slot 0 */
+	for (i = 0; i < 111; i++)
+		rp_interval_end(k, i);
+	cr_assert_eq(drain(h, ctl, out, 256), 111);
+	for (i = 0; i < 111; i++)
+		check_rec(&out[i], RP_REC_END, k, i);
+	cr_assert_eq(rp_load_acquire(&ctl->head) % 4096, 4080);
+	rp_integer(k, 77, 0x0123456789abcdefull);
+	cr_assert_eq(drain(h, ctl, out, 256), 2);
+	check_rec(&out[0], RP_REC_INTEGER, k, 77);
+	check_rec(&out[1], RP_REC_VALUE, 0, 0);
+	cr_assert_eq(out[1].ts, 0x0123456789abcdefull);
+	cr_assert_eq(rp_load_acquire(&ctl->head), (uint64_t)(200 + 200 + 111 + 2) * 16);
+	cr_assert_eq(rp_load_acquire(&ctl->dropped), 0);
+}
+
+Test(ring, full_ring_drops_and_counts_exactly_the_events_that_did_not_fit)
+{
+	struct rp_record out[256];
+	struct rp_client_stats st;
+	struct rp_shm_header *h;
+	uint32_t k, i;
+
+	setup_env(4096, 4, 0);
+	h = open_region();
+	k = rp_kind("QueryCacheHit");
+	for (i = 0; i < 1000; i++)
+		rp_instant(k, i + 1);
+	cr_assert_eq(drain(h, ring_at(h, 0), out, 256), 256);
+	for (i = 0; i < 256; i++)
+		check_rec(&out[i], RP_REC_INSTANT, k, i + 1);
+	cr_assert_eq(rp_load_acquire(&ring_at(h, 0)->dropped), 744);
+	rp_stats(&st);
+	cr_assert_eq(st.events_dropped, 744);
+	cr_assert_eq(st.records_committed, 256);
+	cr_assert_eq(st.events_dropped_no_slot, 0);
+	cr_assert_eq(st.rings_claimed, 1);
+	cr_assert(st.enabled);
+}
+
+Test(ring, integer_pairs_are_dropped_whole_never_split)
+{
+	struct rp_record out[256];
+	struct rp_shm_header *h;
+	uint32_t k, i;
+
+	setup_env(4096, 4, 0);
+	h = open_region();
+	k = rp_kind("ArtifactSize");
+	rp_instant(k, 0);
+	/* 255 slots left: 127 pairs fit, one slot stays empty */
+	for (i = 0; i < 200; i++)
+		rp_integer(k, i + 1, 1000u * i);
+	cr_assert_eq(rp_load_acquire(&ring_at(h, 0)->head), 255 * 16);
+	cr_assert_eq(rp_load_acquire(&ring_at(h, 0)->dropped), 73);
+	cr_assert_eq(drain(h, ring_at(h, 0), out, 256), 255);
+	check_rec(&out[0], RP_REC_INSTANT, k, 0);
+	for (i = 0; i < 127; i++) {
+		check_rec(&out[1 + 2 * i], RP_REC_INTEGER, k, i + 1);
+		check_rec(&out[2 + 2 * i], RP_REC_VALUE, 0, 0);
+		cr_assert_eq(out[2 + 2 * i].ts, 1000u * i);
+	}
+}
+
+struct stress {
+	struct rp_shm_header *h;
+	uint32_t kind;
+	uint32_t done;       /* release by the producer, acquire by the consumer */
+	uint64_t read;
+	uint64_t bad;
+};
+
+static uint32_t stress_arg(uint64_t v)
+{
+	return (uint32_t)(v * 2654435761u);
+}
+
+static void *stress_producer(void *arg)
+{
+	struct stress *s = (struct stress *)arg;
+	uint64_t i;
+
+	for (i = 0; i < STRESS_EVENTS; i++)
+		rp_integer(s->kind, stress_arg(i), i);
+	rp_store_release(&s->done, 1u);
+	return NULL;
+}
+
+static void *stress_consumer(void *arg)
+{
+	struct stress *s = (struct stress *)arg;
+	struct rp_record out[256];
+	struct rp_ring_ctl *ctl = NULL;
+	uint64_t last_value = 0, last_ts = 0;
+	bool first = true, done;
+	size_t n, i;
+
+	for (;;) {
+		done = rp_load_acquire(&s->done) != 0;
+		/* pairs with the claim's CAS (OWNED) or the exit's RETIRED store */
+		if (ctl == NULL && rp_load_acquire(&ring_at(s->h, 0)->state) != RP_SLOT_FREE)
+			ctl = ring_at(s->h, 0);
+		n = ctl ? drain(s->h, ctl, out, 256) : 0;
+		if (n % 2 != 0)
+			s->bad++; /* a pair published in halves */
+		for (i = 0; i + 1 < n; i += 2) {
+			uint64_t v = out[i + 1].ts;
+
+			if (out[i].kind_type != RP_REC_PACK(RP_REC_INTEGER, s->kind) ||
+			    out[i].arg != stress_arg(v) ||
+			    out[i + 1].kind_type != RP_REC_PACK(RP_REC_VALUE, 0) ||
+			    out[i + 1].arg != 0 || (!first && v <= last_value) ||
+			    out[i].ts < last_ts)
+				s->bad++;
+			first = false;
+			last_value = v;
+			last_ts = out[i].ts;
+			s->read++;
+		}
+		if (done && n == 0)
+			return NULL;
+	}
+}
+
+Test(ring, concurrent_producer_and_consumer_lose_nothing_silently, .timeout = 120)
+{
+	struct stress s;
+	pthread_t prod, cons;
+	struct rp_ring_ctl *ctl;
+
+	setup_env(4096, 4, 0);
+	memset(&s, 0, sizeof(s));
+	s.h = open_region();
+	s.kind = rp_kind("Query");
+	cr_assert_eq(pthread_create(&cons, NULL, stress_consumer, &s), 0);
+	cr_assert_eq(pthread_create(&prod, NULL, stress_producer, &s), 0);
+	pthread_join(prod, NULL);
+	pthread_join(cons, NULL);
+	ctl = ring_at(s.h, 0);
+	cr_assert_eq(s.bad, 0);
+	cr_assert_eq(s.read + rp_load_acquire(&ctl->dropped), STRESS_EVENTS,
+		     "read %llu dropped %llu", (unsigned long long)s.read,
+		     (unsigned long long)rp_load_acquire(&ctl->dropped));
+	cr_assert_eq(rp_load_acquire(&ctl->head), s.read * 32);
+	cr_assert_eq(rp_load_acquire(&ctl->tail), s.read * 32);
+	/* the producer thread exited: its slot is handed back */
+	cr_assert_eq(rp_load_acquire(&ctl->state), RP_SLOT_RETIRED);
+}
+
+struct claimer {
+	sem_t claimed;
+	sem_t go;
+	uint32_t kind;
+	uint32_t tid;
+	int events;
+};
+
+static void *claimer_main(void *arg)
+{
+	struct claimer *c = (struct claimer *)arg;
+	int i;
+
+	c->tid = (uint32_t)syscall(SYS_gettid);
+	for (i = 0; i < c->events; i++)
+		rp_instant(c->kind, 9);
+	sem_post(&c->claimed);
+	sem_wait(&c->go);
+	return NULL;
+}
+
+static void claimer_start(struct claimer *c, pthread_t *th, uint32_t kind, int events)
+{
+	sem_init(&c->claimed, 0, 0);
+	sem_init(&c->go, 0, 0);
+	c->kind = kind;
+	c->events = events;
+	cr_assert_eq(pthread_create(th, NULL, claimer_main, c), 0);
+	sem_wait(&c->claimed);
+}
+
+Test(ring, threads_claim_free_slots_and_retire_them_at_exit, .timeout = 60)
+{
+	struct claimer c[5];
+	pthread_t th[5];
+	struct rp_record out[4];
+	struct rp_client_stats st;
+	struct rp_shm_header *h;
+	uint32_t k, i;
+
+	setup_env(4096, 4, 0);
+	h = open_region();
+	k = rp_kind("GenericActivity");
+	rp_instant(k, 1); /* main thread: slot 0 */
+	cr_assert_eq(rp_load_acquire(&ring_at(h, 0)->tid), (uint32_t)getpid());
+	for (i = 0; i < 3; i++) {
+		claimer_start(&c[i], &th[i], k, 1);
+		cr_assert_eq(rp_load_acquire(&ring_at(h, i + 1)->state), RP_SLOT_OWNED);
+		cr_assert_eq(rp_load_acquire(&ring_at(h, i + 1)->tid), c[i].tid);
+		cr_assert_eq(rp_load_acquire(&ring_at(h, i + 1)->owner_seq), 1);
+		cr_assert_eq(rp_load_acquire(&ring_at(h, i + 1)->head), 16);
+	}
+	/* all four slots taken: a fifth thread's events are dropped, counted */
+	claimer_start(&c[3], &th[3], k, 3);
+	sem_post(&c[3].go);
+	pthread_join(th[3], NULL);
+	rp_stats(&st);
+	cr_assert_eq(st.events_dropped_no_slot, 3);
+	cr_assert_eq(st.rings_claimed, 4);
+	for (i = 0; i < 3; i++) {
+		sem_post(&c[i].go);
+		pthread_join(th[i], NULL);
+		cr_assert_eq(rp_load_acquire(&ring_at(h, i + 1)->state), RP_SLOT_RETIRED);
+	}
+	cr_assert_eq(rp_load_acquire(&ring_at(h, 0)->state), RP_SLOT_OWNED);
+
+	/* play the daemon: drain slot 2, hand it back; the next thread
+	 * claims it and continues from the previous owner's head */
+	cr_assert_eq(drain(h, ring_at(h, 2), out, 4), 1);
+	check_rec(&out[0], RP_REC_INSTANT, k, 9);
+	{
+		uint32_t expected = RP_SLOT_RETIRED;
+
+		cr_assert(rp_cas_acq_rel(&ring_at(h, 2)->state, &expected, RP_SLOT_FREE));
+	}
+	claimer_start(&c[4], &th[4], k, 2);
+	cr_assert_eq(rp_load_acquire(&ring_at(h, 2)->state), RP_SLOT_OWNED);
+	cr_assert_eq(rp_load_acquire(&ring_at(h, 2)->tid), c[4].tid);
+	cr_assert_eq(rp_load_acquire(&ring_at(h, 2)->owner_seq), 2);
+	cr_assert_eq(rp_load_acquire(&ring_at(h, 2)->head), 48);
+	sem_post(&c[4].go);
+	pthread_join(th[4], NULL);
+	cr_assert_eq(drain(h, ring_at(h, 2), out, 4), 2);
+	cr_assert_eq(rp_load_acquire(&ring_at(h, 2)->state), RP_SLOT_RETIRED);
+	rp_stats(&st);
+	cr_assert_eq(st.rings_claimed, 5);
+	cr_assert_eq(st.events_dropped_no_slot, 3);
+}
+
+/* Appends the expected bytes of one string entry to buf. */
+static size_t put_entry(unsigned char *buf, uint32_t id, const char *s, uint32_t len)
+{
+	struct rp_str_entry e = { id, len };
+	size_t size = RP_STR_ENTRY_SIZE(len);
+
+	memset(buf, 0, size);
+	memcpy(buf, &e, sizeof(e));
+	memcpy(buf + sizeof(e), s, len);
+	return size;
+}
+
+Test(ring, interning_gives_ordered_ids_and_exact_string_entries)
+{
+	unsigned char want[16384];
+	struct rp_shm_header *h;
+	char *big;
+	size_t n = 0;
+
+	setup_env(4096, 2, 0);
+	h = open_region();
+	cr_assert_eq(rp_kind("Query"), 1);
+	cr_assert_eq(rp_intern("typeck(main)"), 2);
+	cr_assert_eq(rp_intern("Query"), 1);
+	cr_assert_eq(rp_intern_n("abcdef", 3), 3);
+	cr_assert_eq(rp_intern("abc"), 3);
+	cr_assert_eq(rp_intern(""), 4);
+	cr_assert_eq(rp_intern(NULL), 0);
+	big = malloc(5000);
+	cr_assert_not_null(big);
+	memset(big, 'x', 5000);
+	cr_assert_eq(rp_intern_n(big, 5000), 5);
+	cr_assert_eq(rp_intern_n(big, RP_STRING_LEN_MAX), 5); /* truncated */
+	cr_assert_eq(rp_intern_n(big, RP_STRING_LEN_MAX - 1), 6);
+
+	n += put_entry(want + n, 1, "Query", 5);
+	n += put_entry(want + n, 2, "typeck(main)", 12);
+	n += put_entry(want + n, 3, "abc", 3);
+	n += put_entry(want + n, 4, "", 0);
+	n += put_entry(want + n, 5, big, RP_STRING_LEN_MAX);
+	n += put_entry(want + n, 6, big, RP_STRING_LEN_MAX - 1);
+	cr_assert_eq(n, 16 + 24 + 16 + 8 + 4104 + 4104);
+	cr_assert_eq(rp_load_acquire(&h->string_used), n);
+	cr_assert_eq(memcmp((unsigned char *)h + h->string_offset, want, n), 0);
+	cr_assert_eq(rp_load_acquire(&h->string_dropped), 0);
+	free(big);
+}
+
+Test(ring, full_string_area_refuses_and_counts)
+{
+	struct rp_client_stats st;
+	struct rp_shm_header *h;
+	char s[16];
+	uint32_t i;
+
+	setup_env(4096, 2, 4096);
+	h = open_region();
+	cr_assert_eq(h->string_bytes, 4096);
+	/* "s0000": 8 + 5 -> 16 bytes per entry, 256 fit */
+	for (i = 0; i < 300; i++) {
+		snprintf(s, sizeof(s), "s%04u", i);
+		cr_assert_eq(rp_intern(s), i < 256 ? i + 1 : 0, "string %u", i);
+	}
+	cr_assert_eq(rp_intern("s0007"), 8); /* known strings still resolve */
+	cr_assert_eq(rp_kind("NewKind"), 0);
+	cr_assert_eq(rp_load_acquire(&h->string_used), 4096);
+	cr_assert_eq(rp_load_acquire(&h->string_dropped), 45);
+	rp_stats(&st);
+	cr_assert_eq(st.strings_dropped, 45);
+	cr_assert_eq(st.strings_interned, 256);
+}
+
+Test(ring, events_variable_filters_kinds_and_arguments)
+{
+	setup_env(4096, 2, 0);
+	setenv("RINGPROF_EVENTS", "Query,,ArtifactSize", 1);
+	open_region();
+	cr_assert_eq(rp_kind("Query"), 1);
+	cr_assert_eq(rp_kind("GenericActivity"), 0);
+	cr_assert_eq(rp_kind("Quer"), 0);
+	cr_assert_eq(rp_kind("uery"), 0);
+	cr_assert_eq(rp_kind("Query,ArtifactSize"), 0);
+	cr_assert_eq(rp_kind(""), 0);
+	cr_assert_eq(rp_kind("ArtifactSize"), 2);
+	cr_assert_eq(rp_intern("GenericActivity"), 3); /* arguments are not kinds */
+}
+
+Test(ring, events_noargs_drops_argument_strings_only)
+{
+	struct rp_record out[4];
+	struct rp_shm_header *h;
+
+	setup_env(4096, 2, 0);
+	setenv("RINGPROF_EVENTS", "noargs", 1);
+	h = open_region();
+	cr_assert_eq(rp_kind("Query"), 1);
+	cr_assert_eq(rp_kind("GenericActivity"), 2);
+	cr_assert_eq(rp_intern("typeck(main)"), 0);
+	cr_assert_eq(rp_intern_n("typeck(main)", 6), 0);
+	rp_thread_name("main"); /* thread names are not arguments */
+	cr_assert_eq(drain(h, ring_at(h, 0), out, 4), 1);
+	check_rec(&out[0], RP_REC_THREAD_NAME, 3, 0);
+}
+
+Test(ring, events_none_turns_recording_off)
+{
+	setup_env(4096, 2, 0);
+	setenv("RINGPROF_EVENTS", "Query,none", 1);
+	cr_assert_eq(rp_test_open_region(), -ECANCELED);
+	cr_assert_str_eq(rp_status_reason(), "disabled by RINGPROF_EVENTS=none");
+	cr_assert_eq(rp_kind("Query"), 0);
+	cr_assert_not(rp_is_enabled());
+}
+
+Test(ring, disable_variable_makes_every_call_a_no_op)
+{
+	struct rp_client_stats st;
+
+	setup_env(4096, 2, 0);
+	setenv("RINGPROF_DISABLE", "1", 1);
+	cr_assert_eq(rp_init(), -ECANCELED);
+	cr_assert_eq(rp_init(), -ECANCELED);
+	cr_assert_str_eq(rp_status_reason(), "disabled by RINGPROF_DISABLE=1");
+	cr_assert_eq(rp_kind("Query"), 0);
+	cr_assert_eq(rp_intern("typeck(main)"), 0);
+	rp_interval_begin(0, 0);
+	rp_instant(0, 0);
+	rp_integer(0, 0, 1);
+	rp_interval_end(0, 0);
+	rp_thread_name("main");
+	cr_assert_null(rp_test_region(NULL));
+	cr_assert_not(rp_is_enabled());
+	rp_stats(&st);
+	cr_assert_not(st.enabled);
+	cr_assert_eq(st.records_committed + st.events_dropped + st.events_dropped_no_slot, 0);
+	cr_assert_eq(rp_test_open_region(), -ECANCELED); /* disabled for good */
+}
+
+Test(ring, no_daemon_disables_with_a_reason_naming_the_socket)
+{
+	char path[128], want[256];
+
+	setup_env(4096, 2, 0);
+	snprintf(path, sizeof(path), "/tmp/ringprof-test-%d-absent/ringprof.sock", (int)getpid());
+	setenv("RINGPROF_SOCKET", path, 1);
+	cr_assert_str_eq(rp_status_reason(), "not registered yet");
+	cr_assert_eq(rp_kind("Query"), 0);
+	snprintf(want, sizeof(want), "no daemon at %s: No such file or directory", path);
+	cr_assert_str_eq(rp_status_reason(), want);
+	cr_assert_eq(rp_init(), -ENOENT);
+	cr_assert_not(rp_is_enabled());
+}
+
+Test(ring, bad_settings_fall_back_to_defaults_and_are_named)
+{
+	struct rp_shm_header *h;
+
+	setup_env(4096, 2, 0);
+	setenv("RINGPROF_RING_SIZE", "5000", 1);
+	setenv("RINGPROF_RINGS", "many", 1);
+	h = open_region();
+	cr_assert_eq(h->ring_bytes, RP_DEFAULT_RING_BYTES);
+	cr_assert_eq(h->ring_count, RP_DEFAULT_RING_COUNT);
+	cr_assert_str_eq(rp_status_reason(),
+			 "recording (test region, no daemon); ignored RINGPROF_RING_SIZE=5000 "
+			 "(want a power of two in 4096..268435456); ignored RINGPROF_RINGS=many "
+			 "(want 1..1024)");
+}
+
+/* Exits with a distinct code for each failed check (no Criterion in the
+ * child of a fork). */
+#define CHILD_CHECK(cond, code) do { if (!(cond)) _exit(code); } while (0)
+
+static int run_child(void (*fn)(uint32_t, uint32_t), uint32_t k, uint32_t a)
+{
+	int status;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		fn(k, a);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status), "child died");
+	return WEXITSTATUS(status);
+}
+
+static void child_without_daemon(uint32_t k, uint32_t a)
+{
+	CHILD_CHECK(strcmp(rp_status_reason(), "not registered yet") == 0, 10);
+	rp_instant(k, a); /* registers: no daemon, so off */
+	CHILD_CHECK(!rp_is_enabled(), 11);
+	CHILD_CHECK(strncmp(rp_status_reason(), "no daemon at ", 13) == 0, 12);
+	CHILD_CHECK(rp_test_region(NULL) == NULL, 13);
+}
+
+static void child_with_own_region(uint32_t k, uint32_t a)
+{
+	unsigned char want[64];
+	struct rp_shm_header *h;
+	struct rp_record r;
+	size_t n = 0;
+
+	CHILD_CHECK(rp_test_open_region() == 0, 20);
+	h = rp_test_region(NULL);
+	n += put_entry(want + n, 1, "Query", 5);
+	n += put_entry(want + n, 2, "typeck(main)", 12);
+	CHILD_CHECK(rp_load_acquire(&h->string_used) == n, 21);
+	CHILD_CHECK(memcmp((unsigned char *)h + h->string_offset, want, n) == 0, 22);
+	CHILD_CHECK(rp_intern("typeck(main)") == a && rp_kind("Query") == k, 23);
+	CHILD_CHECK(rp_intern("child") == 3, 24);
+	rp_instant(k, a);
+	CHILD_CHECK(rp_load_acquire(&ring_at(h, 0)->head) == 16, 25);
+	CHILD_CHECK(drain(h, ring_at(h, 0), &r, 1) == 1, 26);
+	CHILD_CHECK(r.kind_type == RP_REC_PACK(RP_REC_INSTANT, k) && r.arg == a, 27);
+}
+
+Test(ring, fork_child_never_touches_the_parents_ring, .timeout = 60)
+{
+	struct rp_shm_header *h;
+	struct rp_ring_ctl *ctl;
+	uint32_t k, a;
+	uint64_t used;
+
+	setup_env(4096, 2, 0);
+	h = open_region();
+	ctl = ring_at(h, 0);
+	k = rp_kind("Query");
+	a = rp_intern("typeck(main)");
+	rp_interval_begin(k, a);
+	rp_instant(k, a);
+	rp_interval_end(k, a);
+	used = rp_load_acquire(&h->string_used);
+	cr_assert_eq(run_child(child_without_daemon, k, a), 0);
+	cr_assert_eq(run_child(child_with_own_region, k, a), 0);
+	cr_assert_eq(rp_load_acquire(&ctl->head), 48);
+	cr_assert_eq(rp_load_acquire(&ctl->dropped), 0);
+	cr_assert_eq(rp_load_acquire(&h->string_used), used);
+	cr_assert_eq(rp_load_acquire(&h->string_dropped), 0);
+	cr_assert_eq(rp_test_region(NULL), h);
+	rp_instant(k, a); /* the parent goes on in its own ring */
+	cr_assert_eq(rp_load_acquire(&ctl->head), 64);
+}
+
+struct lossless {
+	struct rp_shm_header *h;
+	uint32_t stop;  /* release by the test, acquire by the consumer */
+	uint64_t read;
+	uint64_t bad;
+};
+
+/* A slow daemon: beats, drains in batches, naps. */
+static void *lossless_consumer(void *arg)
+{
+	struct lossless *l = (struct lossless *)arg;
+	struct timespec nap = { 0, 200000 };
+	struct rp_record out[64];
+	uint64_t beat = 1;
+	size_t n, i;
+
+	for (;;) {
+		bool stop = rp_load_acquire(&l->stop) != 0;
+
+		/* pairs with the producer's acquire in its lossless wait */
+		rp_store_release(&l->h->daemon_heartbeat, beat++);
+		n = drain(l->h, ring_at(l->h, 0), out, 64);
+		for (i = 0; i < n; i++)
+			if (out[i].arg != (uint32_t)(l->read + i))
+				l->bad++;
+		l->read += n;
+		if (stop && n == 0)
+			return NULL;
+		nanosleep(&nap, NULL);
+	}
+}
+
+Test(ring, lossless_mode_waits_for_a_live_consumer, .timeout = 120)
+{
+	struct lossless l;
+	pthread_t th;
+	uint32_t k, i;
+
+	setup_env(4096, 2, 0);
+	setenv("RINGPROF_LOSSLESS", "1", 1);
+	memset(&l, 0, sizeof(l));
+	l.h = open_region();
+	cr_assert_eq(l.h->flags, RP_SHM_F_LOSSLESS);
+	k = rp_kind("Query");
+	rp_instant(k, 0); /* claim slot 0 before the consumer looks at it */
+	cr_assert_eq(pthread_create(&th, NULL, lossless_consumer, &l), 0);
+	for (i = 1; i < 20000; i++)
+		rp_instant(k, i);
+	rp_store_release(&l.stop, 1u);
+	pthread_join(th, NULL);
+	cr_assert_eq(l.read, 20000);
+	cr_assert_eq(l.bad, 0);
+	cr_assert_eq(rp_load_acquire(&ring_at(l.h, 0)->dropped), 0);
+}
+
+Test(ring, lossless_mode_drops_and_counts_when_the_heartbeat_stalls, .timeout = 60)
+{
+	struct rp_shm_header *h;
+	uint32_t k, i;
+
+	setup_env(4096, 2, 0);
+	setenv("RINGPROF_LOSSLESS", "1", 1);
+	h = open_region();
+	k = rp_kind("Query");
+	for (i = 0; i < 256; i++)
+		rp_instant(k, i);
+	/* the first overflow waits for a heartbeat that never comes; the
+	 * later ones drop at once on the same stalled heartbeat */
+	for (i = 0; i < 100; i++)
+		rp_instant(k, i);
+	cr_assert_eq(rp_load_acquire(&ring_at(h, 0)->head), 4096);
+	cr_assert_eq(rp_load_acquire(&ring_at(h, 0)->dropped), 100);
+}
