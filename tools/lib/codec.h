@@ -18,6 +18,8 @@
 
 /* CRC32C (Castagnoli) of buf, continuing from crc (start with 0). */
 uint32_t rp_crc32c(uint32_t crc, const void *buf, size_t len);
+/* The same CRC by table only, whatever the CPU (to test one against the other). */
+uint32_t rp_crc32c_portable(uint32_t crc, const void *buf, size_t len);
 
 /* LEB128.  put writes at most 10 bytes and returns how many; get advances
  * *p and returns 0, or -EBADMSG when the number is cut off or over 64 bits. */
@@ -70,8 +72,13 @@ struct rp_blockdec;
 int rp_blockdec_open(struct rp_blockdec **out);
 void rp_blockdec_close(struct rp_blockdec *d);
 int rp_block_hdr_check(const struct rp_block_hdr *h);
+/* Why rp_block_hdr_check() refuses h, as a short phrase; NULL when it is valid. */
+const char *rp_block_hdr_problem(const struct rp_block_hdr *h);
 int rp_blockdec_payload(struct rp_blockdec *d, const struct rp_block_hdr *h,
 			const void *stored, struct rp_buf *out);
+/* Why the last rp_blockdec_payload() failed, as a short phrase ("block CRC
+ * mismatch"); static storage. */
+const char *rp_blockdec_problem(const struct rp_blockdec *d);
 
 /* Events payload encoder: begin, add events, then the payload is e->buf and
  * the item count e->count. */

@@ -1,0 +1,370 @@
+/*
+ * test_cli - the built `ringprof` command on fixed segments: output compared
+ * byte for byte with text written out by hand, exit statuses, --help.
+ *
+ * The segments are stored raw (no zstd), so every offset below follows from
+ * the format alone: preamble 16, HEADER at 16, STRINGS 364, THREADS 548,
+ * EVENTS 620, CLOCK 692, EVENTS 740, EVENTS 830, LOSS 891, THREADS 979,
+ * FOOTER 1027, trailer 1091, 1107 bytes in all; raw_len of the 9 blocks
+ * before the FOOTER: 324+160+48+48+24+66+37+64+24 = 795.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "test_cli_fixture.h"
+
+static char *dir;
+
+static void setup(void)
+{
+	struct rp_segwrite w;
+	static const char junk[] = "this is not a ringprof segment\n";
+
+	dir = fix_tmpdir();
+	cr_assert_eq(chdir(dir), 0);
+	fix_main_segment(&w, 0, true, false);
+	cr_assert_eq(w.out.len, 1107);
+	fix_write_file("main.rpseg", w.out.data, w.out.len);
+	fix_write_file("cut.rpseg", w.out.data, 700);
+	w.out.data[760] ^= 0x20;
+	fix_write_file("crc.rpseg", w.out.data, w.out.len);
+	w.out.data[760] ^= 0x20;
+	w.out.data[8] = 7;
+	fix_write_file("v7.rpseg", w.out.data, w.out.len);
+	rp_segwrite_close(&w);
+	fix_main_segment(&w, 0, false, false);
+	fix_write_file("open.rpseg", w.out.data, w.out.len);
+	rp_segwrite_close(&w);
+	fix_unbalanced_segment(&w);
+	fix_write_file("unb.rpseg", w.out.data, w.out.len);
+	rp_segwrite_close(&w);
+	fix_write_file("junk.rpseg", junk, sizeof(junk) - 1);
+}
+
+static void teardown(void)
+{
+	cr_assert_eq(chdir("/"), 0);
+	fix_rmtree(dir);
+	free(dir);
+}
+
+TestSuite(cli, .init = setup, .fini = teardown, .timeout = 60);
+
+struct run {
+	int status;
+	char *out, *err;
+};
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	int c;
+
+	cr_assert_not_null(f);
+	cr_assert_not_null(m);
+	while ((c = fgetc(f)) != EOF)
+		fputc(c, m);
+	fclose(f);
+	fclose(m);
+	return buf;
+}
+
+/* Run the built ringprof with args (NULL-terminated) in the fixture dir. */
+static void run(struct run *r, const char *const *args)
+{
+	const char *build = getenv("RINGPROF_BUILD_DIR");
+	char *bin, *argv[16];
+	pid_t pid;
+	int st, n = 0;
+
+	cr_assert_gt(asprintf(&bin, "%s/tools/cli/ringprof", build ? build : RINGPROF_BUILD_DIR), 0);
+	argv[n++] = "ringprof";
+	for (; args[n - 1]; n++)
+		argv[n] = (char *)args[n - 1];
+	argv[n] = NULL;
+	fflush(NULL);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int o = open("stdout.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open("stderr.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+			_exit(127);
+		execv(bin, argv);
+		_exit(127);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st), "ringprof died with signal %d", WTERMSIG(st));
+	r->status = WEXITSTATUS(st);
+	r->out = slurp("stdout.txt");
+	r->err = slurp("stderr.txt");
+	free(bin);
+}
+
+static void expect(const char *const *args, int status, const char *out, const char *err)
+{
+	struct run r;
+
+	run(&r, args);
+	cr_assert_str_eq(r.out, out);
+	cr_assert_str_eq(r.err, err);
+	cr_assert_eq(r.status, status, "exit status %d", r.status);
+	free(r.out);
+	free(r.err);
+}
+
+#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+Test(cli, dump_prints_every_item_with_strings_resolved)
+{
+	expect(ARGS("dump", "main.rpseg"), 0,
+	       "segment main.rpseg  version 1  1107 bytes\n"
+	       "  pid 4242  name \"rustc\"  session \"build1\"  client 7  seq 0  daemon 99  flags 0x0\n"
+	       "  host \"buildhost\"  boot \"0b7e6f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b\"\n"
+	       "  cmdline \"rustc\" \"--edition=2021\" \"main.rs\"\n"
+	       "  clock tsc  2000000000 Hz  ticks 1000  mono 5000000000 ns  real 1700000000000000000 ns\n"
+	       "  string 1 \"Query\"\n"
+	       "  string 2 \"typeck(main)\"\n"
+	       "  string 3 \"QueryCacheHit\"\n"
+	       "  string 4 \"ArtifactSize\"\n"
+	       "  string 5 \"main.o\"\n"
+	       "  string 6 \"GenericActivity\"\n"
+	       "  string 7 \"codegen\"\n"
+	       "  string 8 \"worker-1\"\n"
+	       "  string 9 \"type_of(x)\"\n"
+	       "  0.000000 ms  t1  thread start  tid 555  slot 0\n"
+	       "  0.000000 ms  t2  thread start  tid 556  slot 1\n"
+	       "  0.000000 ms  t1  THREAD_NAME  worker-1\n"
+	       "  1.000000 ms  t1  BEGIN  GenericActivity  codegen\n"
+	       "  2.000000 ms  t1  BEGIN  Query  typeck(main)\n"
+	       "  2.500000 ms  t1  INSTANT  QueryCacheHit  type_of(x)\n"
+	       "  clock  ticks 10001000  mono 5005001000 ns  real 1700000000005000000 ns\n"
+	       "  3.001000 ms  t1  BEGIN  Query  type_of(x)\n"
+	       "  4.001000 ms  t1  END  Query  type_of(x)\n"
+	       "  6.001000 ms  t1  END  Query  typeck(main)\n"
+	       "  7.001000 ms  t1  INTEGER  ArtifactSize  main.o  = 12345\n"
+	       "  10.001000 ms  t1  END  GenericActivity  codegen\n"
+	       "  10.501000 ms  t1  INSTANT  QueryCacheHit  typeck(main)\n"
+	       "  1.001000 ms  t2  BEGIN  Query  typeck(main)\n"
+	       "  1.501000 ms  t2  END  Query  typeck(main)\n"
+	       "  loss  t1  written 10  client dropped 0  daemon dropped 0\n"
+	       "  loss  t2  written 2  client dropped 3  daemon dropped 1\n"
+	       "  11.001000 ms  t1  thread end  tid 555  slot 0\n"
+	       "  footer  exit  blocks 9  events 12  raw 795 bytes  threads 2  end ticks 24001000\n",
+	       "");
+}
+
+Test(cli, dump_of_a_cut_file_stops_at_the_cut)
+{
+	static const char head[] =
+		"segment cut.rpseg  version 1  700 bytes\n";
+	struct run r;
+
+	run(&r, ARGS("dump", "cut.rpseg"));
+	cr_assert_eq(r.status, 1);
+	cr_assert_str_eq(r.err, "ringprof: cut.rpseg: truncated block at offset 692 (file ends at 700)\n");
+	cr_assert_eq(strncmp(r.out, head, sizeof(head) - 1), 0);
+	cr_assert_not_null(strstr(r.out, "  2.500000 ms  t1  INSTANT  QueryCacheHit  type_of(x)\n"));
+	cr_assert_null(strstr(r.out, "clock  ticks"), "nothing of the cut block");
+	free(r.out);
+	free(r.err);
+
+	run(&r, ARGS("dump", "--recover", "cut.rpseg", "unb.rpseg"));
+	cr_assert_eq(r.status, 1);
+	cr_assert_str_eq(r.err, "");
+	cr_assert_not_null(strstr(r.out,
+		"  2.500000 ms  t1  INSTANT  QueryCacheHit  type_of(x)\n"
+		"  cut  cut.rpseg: truncated block at offset 692 (file ends at 700); "
+		"4 whole blocks readable, cut at offset 692\n"
+		"segment unb.rpseg  version 1  "));
+	free(r.out);
+	free(r.err);
+}
+
+Test(cli, dump_shows_an_unsealed_file)
+{
+	struct run r;
+
+	run(&r, ARGS("dump", "open.rpseg"));
+	cr_assert_eq(r.status, 0);
+	cr_assert_str_eq(r.err, "");
+	cr_assert_not_null(strstr(r.out,
+		"  11.001000 ms  t1  thread end  tid 555  slot 0\n"
+		"  unsealed  9 whole blocks, no footer\n"));
+	free(r.out);
+	free(r.err);
+}
+
+Test(cli, verify_reports_each_file)
+{
+	expect(ARGS("verify", "crc.rpseg", "cut.rpseg", "junk.rpseg", "main.rpseg", "open.rpseg",
+		    "v7.rpseg"), 1,
+	       "crc.rpseg: offset 740: block CRC mismatch; 5 whole blocks readable, cut at offset 740\n"
+	       "cut.rpseg: truncated block at offset 692 (file ends at 700); 4 whole blocks readable, cut at offset 692\n"
+	       "junk.rpseg: not a ringprof segment (bad magic)\n"
+	       "main.rpseg: OK, 9 blocks, 12 events\n"
+	       "open.rpseg: not sealed (no footer), 9 blocks, 12 events\n"
+	       "v7.rpseg: unknown segment version 7 (this reader knows 1)\n",
+	       "");
+}
+
+Test(cli, verify_passes_good_files_and_optionally_unsealed_ones)
+{
+	expect(ARGS("verify", "main.rpseg", "unb.rpseg"), 0,
+	       "main.rpseg: OK, 9 blocks, 12 events\n"
+	       "unb.rpseg: OK, 3 blocks, 6 events\n", "");
+	expect(ARGS("verify", "--allow-unsealed", "open.rpseg"), 0,
+	       "open.rpseg: OK (not sealed), 9 blocks, 12 events\n", "");
+	expect(ARGS("verify", "open.rpseg"), 1,
+	       "open.rpseg: not sealed (no footer), 9 blocks, 12 events\n", "");
+}
+
+Test(cli, verify_walks_a_directory_in_order)
+{
+	cr_assert_eq(mkdir("d", 0755), 0);
+	cr_assert_eq(link("main.rpseg", "d/b.rpseg"), 0);
+	cr_assert_eq(link("unb.rpseg", "d/a.rpseg"), 0);
+	expect(ARGS("verify", "d"), 0,
+	       "d/a.rpseg: OK, 3 blocks, 6 events\n"
+	       "d/b.rpseg: OK, 9 blocks, 12 events\n", "");
+}
+
+Test(cli, summarize_tables_time_per_item)
+{
+	expect(ARGS("summarize", "main.rpseg"), 0,
+	       "Item          Kind             Count  Total ms   Self ms  Cache hits\n"
+	       "codegen       GenericActivity      1  9.001000  5.000000           0\n"
+	       "typeck(main)  Query                2  4.501000  3.501000           1\n"
+	       "type_of(x)    Query                1  1.000000  1.000000           1\n"
+	       "Total                              4            9.501000           2\n"
+	       "\n"
+	       "Instants\n"
+	       "Item          Kind           Count\n"
+	       "type_of(x)    QueryCacheHit      1\n"
+	       "typeck(main)  QueryCacheHit      1\n"
+	       "\n"
+	       "Integers\n"
+	       "Item    Kind          Count    Sum\n"
+	       "main.o  ArtifactSize      1  12345\n"
+	       "\n"
+	       "Events: 12 read, 4 dropped (3 by clients, 1 by the daemon)\n",
+	       "");
+}
+
+Test(cli, summarize_warns_about_unbalanced_intervals)
+{
+	expect(ARGS("summarize", "unb.rpseg"), 0,
+	       "Item   Kind   Count  Total ms   Self ms  Cache hits\n"
+	       "a      Query      1  4.000000  4.000000           0\n"
+	       "b      Query      1  4.000000  4.000000           0\n"
+	       "c      Query      0  0.000000  0.000000           0\n"
+	       "Total             2            8.000000           0\n"
+	       "\n"
+	       "Events: 6 read, 0 dropped (0 by clients, 0 by the daemon)\n"
+	       "warning: 1 END without BEGIN, 1 interval closed out of order, "
+	       "1 interval still open at the end, 0 events with undefined strings\n",
+	       "");
+}
+
+Test(cli, summarize_json_has_the_same_numbers)
+{
+	expect(ARGS("summarize", "--json", "main.rpseg"), 0,
+	       "{\"intervals\":["
+	       "{\"item\":\"codegen\",\"kind\":\"GenericActivity\",\"arg\":\"codegen\",\"count\":1,"
+	       "\"total_ns\":9001000,\"self_ns\":5000000,\"cache_hits\":0},"
+	       "{\"item\":\"typeck(main)\",\"kind\":\"Query\",\"arg\":\"typeck(main)\",\"count\":2,"
+	       "\"total_ns\":4501000,\"self_ns\":3501000,\"cache_hits\":1},"
+	       "{\"item\":\"type_of(x)\",\"kind\":\"Query\",\"arg\":\"type_of(x)\",\"count\":1,"
+	       "\"total_ns\":1000000,\"self_ns\":1000000,\"cache_hits\":1}],"
+	       "\"instants\":["
+	       "{\"item\":\"type_of(x)\",\"kind\":\"QueryCacheHit\",\"arg\":\"type_of(x)\",\"count\":1},"
+	       "{\"item\":\"typeck(main)\",\"kind\":\"QueryCacheHit\",\"arg\":\"typeck(main)\",\"count\":1}],"
+	       "\"integers\":["
+	       "{\"item\":\"main.o\",\"kind\":\"ArtifactSize\",\"arg\":\"main.o\",\"count\":1,\"sum\":12345}],"
+	       "\"events\":12,\"dropped\":{\"client\":3,\"daemon\":1},"
+	       "\"warnings\":{\"unmatched_end\":0,\"out_of_order\":0,\"open\":0,\"undefined_strings\":0}}\n",
+	       "");
+}
+
+Test(cli, a_bad_file_is_one_line_naming_file_and_offset)
+{
+	expect(ARGS("summarize", "crc.rpseg"), 1, "",
+	       "ringprof: crc.rpseg: offset 740: block CRC mismatch\n");
+	expect(ARGS("summarize", "junk.rpseg"), 1, "",
+	       "ringprof: junk.rpseg: not a ringprof segment (bad magic)\n");
+	expect(ARGS("dump", "v7.rpseg"), 1, "",
+	       "ringprof: v7.rpseg: unknown segment version 7 (this reader knows 1)\n");
+	expect(ARGS("dump", "nope.rpseg"), 1, "",
+	       "ringprof: nope.rpseg: No such file or directory\n");
+}
+
+Test(cli, bad_usage_exits_2_with_usage_on_stderr)
+{
+	struct run r;
+	const char *const *cases[] = {
+		ARGS("bogus", "main.rpseg"),
+		ARGS("dump", "--bogus", "main.rpseg"),
+		ARGS("verify"),
+		ARGS("summarize", "--recover"),
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		run(&r, cases[i]);
+		cr_assert_eq(r.status, 2, "case %zu", i);
+		cr_assert_str_eq(r.out, "");
+		cr_assert_not_null(strstr(r.err, "usage: ringprof "), "case %zu: %s", i, r.err);
+		free(r.out);
+		free(r.err);
+	}
+	run(&r, (const char *const[]){ NULL });
+	cr_assert_eq(r.status, 2);
+	cr_assert_eq(strncmp(r.err, "usage: ringprof <command>", 25), 0);
+	free(r.out);
+	free(r.err);
+	expect(ARGS("dump", "--bogus", "main.rpseg"), 2, "",
+	       "ringprof dump: unknown option '--bogus'\n"
+	       "usage: ringprof dump [--recover] PATH...\n"
+	       "\n"
+	       "Print every item of every segment, one line each: the segment header,\n"
+	       "strings, thread start/end, events (time in ms since the segment's clock\n"
+	       "correlation, thread, type, kind, argument, value), clock pairs, loss\n"
+	       "counters and the footer.  A segment without footer (still being written,\n"
+	       "or its writer killed) is shown with an 'unsealed' line.\n"
+	       "\n"
+	       "  --recover  on a damaged file, print every whole block before the damage,\n"
+	       "             say where it was cut and go on with the next file (exit 1)\n");
+}
+
+Test(cli, every_command_has_help)
+{
+	static const char *const cmds[] = { "dump", "verify", "summarize" };
+	struct run r;
+
+	for (size_t i = 0; i < 3; i++) {
+		char want[64];
+
+		run(&r, ARGS(cmds[i], "--help"));
+		snprintf(want, sizeof(want), "usage: ringprof %s [", cmds[i]);
+		cr_assert_eq(r.status, 0);
+		cr_assert_eq(strncmp(r.out, want, strlen(want)), 0, "%s", r.out);
+		cr_assert_str_eq(r.err, "");
+		free(r.out);
+		free(r.err);
+	}
+	run(&r, ARGS("--help"));
+	cr_assert_eq(r.status, 0);
+	cr_assert_eq(strncmp(r.out, "usage: ringprof <command> [options] PATH...\n", 44), 0);
+	cr_assert_not_null(strstr(r.out, "  summarize  "));
+	free(r.out);
+	free(r.err);
+}

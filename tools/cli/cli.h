@@ -1,0 +1,45 @@
+/*
+ * cli.h - the `ringprof` command: one file per subcommand, prototypes here.
+ */
+#ifndef RINGPROF_CLI_H
+#define RINGPROF_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <ringprof/reader.h>
+
+/* Exit statuses: 0 all good, 1 a bad file or a failed check, 2 bad usage. */
+#define CLI_EXIT_BAD   1
+#define CLI_EXIT_USAGE 2
+
+/* One subcommand option: a long flag and the bit it sets. */
+struct cli_flag {
+	const char *name;   /* "--recover" */
+	unsigned bit;
+};
+
+/* Parse argv[1..] into flag bits and paths (argv is reused for them).
+ * Returns the number of paths, or -1 after printing usage on stderr
+ * (unknown option or no path), or -2 for --help (usage printed on stdout). */
+int cli_parse(int argc, char **argv, const struct cli_flag *flags, unsigned *bits,
+	      const char *usage);
+
+/* Open a reader over the paths, or print the error and return NULL. */
+struct rp_reader *cli_open(char **paths, int n, unsigned flags);
+
+/* Print len bytes with non-printable bytes as \xNN, quotes and backslashes
+ * escaped when quote is true. */
+void cli_print_bytes(FILE *f, const char *s, size_t len, bool quote);
+
+/* Signed ns as milliseconds with 6 decimals, exact ("-0.000123"). */
+void cli_print_ms(FILE *f, int64_t ns);
+
+/* main.c dispatches to these; each returns the exit status. */
+int dump_main(int argc, char **argv);
+int verify_main(int argc, char **argv);
+int summarize_main(int argc, char **argv);
+
+#endif /* RINGPROF_CLI_H */
