@@ -239,9 +239,32 @@ Test(cli, verify_walks_a_directory_in_order)
 	       "d/b.rpseg: OK, 9 blocks, 12 events\n", "");
 }
 
+Test(cli, summarize_groups_arguments_by_label)
+{
+	/* The same numbers as per argument below: each label has one key. */
+	expect(ARGS("summarize", "main.rpseg"), 0,
+	       "Item     Kind             Count  Total ms   Self ms  Cache hits\n"
+	       "codegen  GenericActivity      1  9.001000  5.000000           0\n"
+	       "typeck   Query                2  4.501000  3.501000           1\n"
+	       "type_of  Query                1  1.000000  1.000000           1\n"
+	       "Total                         4            9.501000           2\n"
+	       "\n"
+	       "Instants\n"
+	       "Item     Kind           Count\n"
+	       "type_of  QueryCacheHit      1\n"
+	       "typeck   QueryCacheHit      1\n"
+	       "\n"
+	       "Integers\n"
+	       "Item    Kind          Count    Sum\n"
+	       "main.o  ArtifactSize      1  12345\n"
+	       "\n"
+	       "Events: 12 read, 4 dropped (3 by clients, 1 by the daemon)\n",
+	       "");
+}
+
 Test(cli, summarize_tables_time_per_item)
 {
-	expect(ARGS("summarize", "main.rpseg"), 0,
+	expect(ARGS("summarize", "--by-arg", "main.rpseg"), 0,
 	       "Item          Kind             Count  Total ms   Self ms  Cache hits\n"
 	       "codegen       GenericActivity      1  9.001000  5.000000           0\n"
 	       "typeck(main)  Query                2  4.501000  3.501000           1\n"
@@ -278,7 +301,7 @@ Test(cli, summarize_warns_about_unbalanced_intervals)
 
 Test(cli, summarize_json_has_the_same_numbers)
 {
-	expect(ARGS("summarize", "--json", "main.rpseg"), 0,
+	expect(ARGS("summarize", "--json", "--by-arg", "main.rpseg"), 0,
 	       "{\"intervals\":["
 	       "{\"item\":\"codegen\",\"kind\":\"GenericActivity\",\"arg\":\"codegen\",\"count\":1,"
 	       "\"total_ns\":9001000,\"self_ns\":5000000,\"cache_hits\":0},"

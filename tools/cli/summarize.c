@@ -26,13 +26,17 @@
 
 #define SUM_JSON    0x1u
 #define SUM_RECOVER 0x2u
+#define SUM_BY_ARG  0x4u
 
 static const char summarize_usage[] =
-	"usage: ringprof summarize [--json] [--recover] PATH...\n"
+	"usage: ringprof summarize [--json] [--recover] [--by-arg] PATH...\n"
 	"\n"
 	"Tables of what the recorded processes spent their time on:\n"
-	"  intervals  one row per argument (the Item; the kind when there is no\n"
-	"             argument) and Kind: count, total time, self time (the time\n"
+	"  intervals  one row per Item and Kind.  The Item is the argument's\n"
+	"             label: an argument written name(key), such as a query and\n"
+	"             its key \"typeck(main)\", counts under its name \"typeck\"\n"
+	"             (with --by-arg, under the whole argument); the kind when\n"
+	"             there is no argument.  Columns: count, total time, self time (the time\n"
 	"             not spent in intervals nested directly inside) and cache\n"
 	"             hits (QueryCacheHit instants with the same argument, shown\n"
 	"             on the Query row); sorted by self time, largest first\n"
@@ -44,7 +48,8 @@ static const char summarize_usage[] =
 	"same kind and argument.  Times are in milliseconds.\n"
 	"\n"
 	"  --json     print one JSON object instead of tables (times in ns)\n"
-	"  --recover  read every whole block of a damaged file instead of stopping\n";
+	"  --recover  read every whole block of a damaged file instead of stopping\n"
+	"  --by-arg   one row per whole argument instead of per label\n";
 
 enum sum_class { SUM_INTERVAL, SUM_INSTANT, SUM_INTEGER };
 
@@ -93,6 +98,7 @@ struct sum {
 	struct sum_thread_key seg;   /* thread key of the current segment */
 	uint64_t events;
 	uint64_t unmatched_end, out_of_order, undefined;
+	bool by_arg;                 /* --by-arg: rows per whole argument */
 };
 
 static uint64_t sum_hash(enum sum_class cls, const char *k, size_t kl, const char *a, size_t al)
@@ -235,6 +241,13 @@ static int sum_event(struct sum *s, const struct rp_item *it)
 	struct sum_thread *t;
 	struct sum_row *r;
 
+	/* The label of "name(key)" is "name"; see summarize_usage. */
+	if (a && !s->by_arg) {
+		const char *paren = memchr(a, '(', al);
+
+		if (paren && paren > a)
+			al = (size_t)(paren - a);
+	}
 	s->events++;
 	if (it->event.undefined)
 		s->undefined++;
@@ -570,7 +583,8 @@ static int sum_report(struct sum *s, bool json)
 int summarize_main(int argc, char **argv)
 {
 	static const struct cli_flag flags[] = {
-		{ "--json", SUM_JSON }, { "--recover", SUM_RECOVER }, { NULL, 0 }
+		{ "--json", SUM_JSON }, { "--recover", SUM_RECOVER },
+		{ "--by-arg", SUM_BY_ARG }, { NULL, 0 }
 	};
 	struct sum s = { 0 };
 	struct rp_reader *r;
@@ -581,6 +595,7 @@ int summarize_main(int argc, char **argv)
 	n = cli_parse(argc, argv, flags, &bits, summarize_usage);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_USAGE;
+	s.by_arg = bits & SUM_BY_ARG;
 	r = cli_open(argv, n, RP_READER_ALLOW_UNSEALED |
 		     (bits & SUM_RECOVER ? RP_READER_RECOVER : 0));
 	if (!r)
