@@ -1,0 +1,359 @@
+/*
+ * ring.c - draining a client's rings into its segment.
+ *
+ * Shared memory is hostile: each shared field is read once, validated, and
+ * only the copy is used.  Records are copied out of the ring into private
+ * memory, the tail is released so the producer may reuse the space, and only
+ * then is the private copy parsed.  Any inconsistency returns -EBADMSG with
+ * c->reason set; the caller quarantines that client alone.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ringprofd.h"
+
+/* Private copy of ring data being parsed (one thread drains at a time). */
+static _Alignas(RP_CACHE_LINE) uint8_t ring_scratch[RPD_COPY_CHUNK];
+
+static struct rp_ring_ctl *ring_ctl(const struct client *c, uint32_t i)
+{
+	return (struct rp_ring_ctl *)(c->region + c->geo.ring_offset +
+				      (uint64_t)i * c->geo.ring_stride);
+}
+
+int ring_attach(struct client *c)
+{
+	c->slots = calloc(c->geo.ring_count, sizeof(*c->slots));
+	if (c->slots == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < c->geo.ring_count; i++) {
+		/* Records may have been published before registration:
+		 * start from the consumer position the region holds (zero
+		 * in a fresh memfd).  Read once; only the daemon writes tail
+		 * from now on, and a bad value fails the head check. */
+		c->slots[i].tail = rp_load_relaxed(&ring_ctl(c, i)->tail);
+	}
+	return 0;
+}
+
+void ring_detach(struct client *c)
+{
+	if (c->slots == NULL)
+		return;
+	for (uint32_t i = 0; i < c->geo.ring_count; i++)
+		if (c->slots[i].enc_open)
+			rp_evenc_free(&c->slots[i].enc);
+	free(c->slots);
+	c->slots = NULL;
+}
+
+static int ring_bad(struct client *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int ring_bad(struct client *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
+	va_end(ap);
+	return -EBADMSG;
+}
+
+static void ring_thread_item(struct client *c, const struct ring_slot *rs,
+			     uint32_t slot, uint32_t event)
+{
+	struct rp_seg_thread item = {
+		.thread = rs->thread,
+		.tid = rs->tid,
+		.slot = slot,
+		.event = event,
+		.ticks = clock_ticks(c->geo.clock_source),
+	};
+
+	if (c->seg != NULL && seg_thread(c->seg, &item) < 0)
+		log_error("client %u: out of memory for a thread item", c->id);
+}
+
+void ring_flush(struct client *c, struct ring_slot *rs)
+{
+	struct seg *s = c->seg;
+	uint32_t count;
+
+	if (!rs->enc_open)
+		return;
+	count = rs->enc.count;
+	if (count != 0 && s != NULL &&
+	    seg_block(s, RP_BLK_EVENTS, count, rs->enc.buf.data, rs->enc.buf.len) == 0) {
+		rs->written += count;
+		s->events += count;
+		if (rs->seg_seq_marked != s->seq + 1) {
+			rs->seg_seq_marked = s->seq + 1;
+			s->threads++;
+		}
+	} else {
+		rs->daemon_dropped += count;
+	}
+	rp_evenc_free(&rs->enc);
+	rs->enc_open = false;
+}
+
+static void ring_loss_item(const struct ring_slot *rs, struct rp_seg_loss *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->thread = rs->thread;
+	l->written = rs->written;
+	l->client_dropped = rs->dropped_seen - rs->dropped_base;
+	l->daemon_dropped = rs->daemon_dropped;
+}
+
+static void ring_start(struct client *c, struct ring_slot *rs, uint32_t slot,
+		       struct rp_ring_ctl *ctl, uint64_t seq)
+{
+	rs->active = true;
+	rs->integer_pending = false;
+	rs->owner_seq = seq;
+	rs->thread = ++c->threads;
+	/* written before the OWNED store; ordered by the acquire of state */
+	rs->tid = rp_load_relaxed(&ctl->tid);
+	rs->written = 0;
+	rs->daemon_dropped = 0;
+	rs->index = 0;
+	rs->seg_seq_marked = 0;
+	rs->dropped_seen = rs->dropped_base;
+	ring_thread_item(c, rs, slot, RP_THREAD_START);
+	log_debug("client %u: thread %u (tid %u) started in slot %u", c->id,
+		  rs->thread, rs->tid, slot);
+}
+
+/* The owner is gone and its ring drained: END, then its final LOSS. */
+static void ring_end(struct client *c, struct ring_slot *rs, uint32_t slot)
+{
+	struct rp_seg_loss loss;
+
+	ring_flush(c, rs);
+	ring_thread_item(c, rs, slot, RP_THREAD_END);
+	ring_loss_item(rs, &loss);
+	if (c->seg != NULL && seg_block(c->seg, RP_BLK_LOSS, 1, &loss, sizeof(loss)) < 0)
+		log_error("client %u: cannot record loss of thread %u", c->id, rs->thread);
+	log_debug("client %u: thread %u ended: %llu written, %llu dropped by the "
+		  "client, %llu by the daemon", c->id, rs->thread,
+		  (unsigned long long)loss.written, (unsigned long long)loss.client_dropped,
+		  (unsigned long long)loss.daemon_dropped);
+	/* the next owner's drops count from here */
+	rs->dropped_base = rs->dropped_seen;
+	rs->active = false;
+}
+
+static void ring_add(struct client *c, struct ring_slot *rs, const struct rp_event *ev)
+{
+	struct seg *s = c->seg;
+
+	rs->index++;
+	if (s == NULL || seg_use_string(s, &c->strtab, ev->id) < 0 ||
+	    seg_use_string(s, &c->strtab, ev->arg) < 0)
+		goto err_drop;
+	if (!rs->enc_open) {
+		if (rp_evenc_begin(&rs->enc, rs->thread, rs->index - 1, ev->ts) < 0)
+			goto err_drop;
+		rs->enc_open = true;
+		rs->enc_since = clock_mono_ns();
+	}
+	if (rp_evenc_add(&rs->enc, ev) < 0)
+		goto err_drop;
+	if (rs->enc.buf.len >= RPD_FLUSH_RAW_BYTES)
+		ring_flush(c, rs);
+	return;
+
+err_drop:
+	rs->daemon_dropped++;
+}
+
+/* Parse n records of the private copy. */
+static int ring_parse(struct client *c, struct ring_slot *rs, uint32_t slot,
+		      const uint8_t *p, size_t n)
+{
+	uint32_t max = c->strtab.count;
+
+	for (size_t k = 0; k < n; k++) {
+		struct rp_record rec;
+		struct rp_event ev;
+		uint32_t type, id;
+
+		memcpy(&rec, p + k * RP_REC_BYTES, sizeof(rec));
+		type = RP_REC_TYPE(rec.kind_type);
+		id = RP_REC_ID(rec.kind_type);
+		if (rs->integer_pending) {
+			if (type != RP_REC_VALUE || id != 0 || rec.arg != 0)
+				return ring_bad(c, "ring %u: INTEGER not followed by VALUE", slot);
+			rs->integer.value = rec.ts;
+			rs->integer_pending = false;
+			ring_add(c, rs, &rs->integer);
+			continue;
+		}
+		switch (type) {
+		case RP_REC_BEGIN:
+		case RP_REC_END:
+		case RP_REC_INSTANT:
+		case RP_REC_INTEGER:
+		case RP_REC_THREAD_NAME:
+			if (id == 0 || id > max)
+				return ring_bad(c, "ring %u: undefined string id %u", slot, id);
+			if (rec.arg > max)
+				return ring_bad(c, "ring %u: undefined string id %u", slot, rec.arg);
+			ev.type = (uint8_t)type;
+			ev.id = id;
+			ev.arg = rec.arg;
+			ev.ts = rec.ts;
+			ev.value = 0;
+			if (type == RP_REC_INTEGER) {
+				rs->integer = ev;
+				rs->integer_pending = true;
+			} else {
+				ring_add(c, rs, &ev);
+			}
+			break;
+		case RP_REC_VALUE:
+			return ring_bad(c, "ring %u: VALUE without INTEGER", slot);
+		default:
+			return ring_bad(c, "ring %u: unknown record type %u", slot, type);
+		}
+	}
+	return 0;
+}
+
+/* Copy out and parse everything published in one ring. */
+static int ring_copy(struct client *c, struct ring_slot *rs, uint32_t slot,
+		     struct rp_ring_ctl *ctl)
+{
+	const uint8_t *data = (const uint8_t *)ctl + sizeof(*ctl);
+	uint32_t bytes = c->geo.ring_bytes;
+	uint64_t head, avail;
+	int ret;
+
+	/* pairs with the release of head in rp_impl_publish() */
+	head = rp_load_acquire(&ctl->head);
+	avail = head - rs->tail;
+	if (avail > bytes || avail % RP_REC_BYTES != 0)
+		return ring_bad(c, "ring %u: head %llu invalid (tail %llu, ring %u bytes)",
+				slot, (unsigned long long)head,
+				(unsigned long long)rs->tail, bytes);
+	if (avail == 0)
+		return 0;
+	/* after head: every id in these records is defined by now */
+	if ((ret = strtab_scan(c)) < 0)
+		return ret;
+	while (avail != 0) {
+		uint64_t pos = rs->tail & (bytes - 1);
+		uint64_t n = avail;
+
+		if (n > bytes - pos)
+			n = bytes - pos;
+		if (n > sizeof(ring_scratch))
+			n = sizeof(ring_scratch);
+		memcpy(ring_scratch, data + pos, n);
+		rs->tail += n;
+		avail -= n;
+		/* pairs with the acquire of tail in the producer's full check */
+		rp_store_release(&ctl->tail, rs->tail);
+		if ((ret = ring_parse(c, rs, slot, ring_scratch, n / RP_REC_BYTES)) < 0)
+			return ret;
+	}
+	if (rs->integer_pending)
+		return ring_bad(c, "ring %u: INTEGER not followed by VALUE", slot);
+	return 0;
+}
+
+static int ring_drain_slot(struct client *c, uint32_t slot, bool final)
+{
+	struct rp_ring_ctl *ctl = ring_ctl(c, slot);
+	struct ring_slot *rs = &c->slots[slot];
+	uint32_t state, expected;
+	uint64_t seq;
+	int ret;
+
+	/* pairs with the client's release store of OWNED (claim) and of
+	 * RETIRED (thread exit) */
+	state = rp_load_acquire(&ctl->state);
+	if (state == RP_SLOT_FREE) {
+		if (rs->active)
+			return ring_bad(c, "ring %u: slot freed by the client", slot);
+		return 0;
+	}
+	if (state != RP_SLOT_OWNED && state != RP_SLOT_RETIRED)
+		return ring_bad(c, "ring %u: bad slot state %u", slot, state);
+	/* written before OWNED; ordered by the acquire above */
+	seq = rp_load_relaxed(&ctl->owner_seq);
+	if (!rs->active)
+		ring_start(c, rs, slot, ctl, seq);
+	else if (seq != rs->owner_seq)
+		return ring_bad(c, "ring %u: owner changed without retiring", slot);
+	if ((ret = ring_copy(c, rs, slot, ctl)) < 0)
+		return ret;
+	/* pairs with the producer's release when it drops an event */
+	rs->dropped_seen = rp_load_acquire(&ctl->dropped);
+	if (state == RP_SLOT_RETIRED) {
+		ring_end(c, rs, slot);
+		expected = RP_SLOT_RETIRED;
+		/* pairs with the acquire of the client's FREE->OWNED claim */
+		if (!rp_cas_acq_rel(&ctl->state, &expected, RP_SLOT_FREE))
+			return ring_bad(c, "ring %u: state changed while retired", slot);
+	} else if (final) {
+		ring_end(c, rs, slot);
+	}
+	return 0;
+}
+
+int ring_drain(struct client *c, bool final)
+{
+	struct rp_shm_header *hdr = (struct rp_shm_header *)c->region;
+	int ret = 0;
+
+	for (uint32_t i = 0; i < c->geo.ring_count && ret == 0; i++)
+		ret = ring_drain_slot(c, i, final);
+	/* pairs with the acquire in the lossless producer's wait */
+	rp_store_release(&hdr->daemon_heartbeat, clock_mono_ns());
+	if (c->seg != NULL)
+		seg_flush(c->seg);
+	return ret;
+}
+
+void ring_flush_older(struct client *c, uint64_t now, uint64_t flush_ns)
+{
+	for (uint32_t i = 0; i < c->geo.ring_count; i++) {
+		struct ring_slot *rs = &c->slots[i];
+
+		if (rs->enc_open && (flush_ns == 0 || now - rs->enc_since >= flush_ns))
+			ring_flush(c, rs);
+	}
+}
+
+void ring_loss_all(struct client *c)
+{
+	struct rp_seg_loss *items;
+	uint32_t n = 0;
+
+	if (c->seg == NULL || c->slots == NULL)
+		return;
+	items = calloc(c->geo.ring_count, sizeof(*items));
+	if (items == NULL) {
+		log_error("client %u: out of memory for loss items", c->id);
+		return;
+	}
+	for (uint32_t i = 0; i < c->geo.ring_count; i++)
+		if (c->slots[i].active)
+			ring_loss_item(&c->slots[i], &items[n++]);
+	if (n != 0 && seg_block(c->seg, RP_BLK_LOSS, n, items, n * sizeof(*items)) < 0)
+		log_error("client %u: cannot record loss counters", c->id);
+	free(items);
+}
+
+void ring_restart_all(struct client *c)
+{
+	for (uint32_t i = 0; i < c->geo.ring_count; i++)
+		if (c->slots[i].active)
+			ring_thread_item(c, &c->slots[i], i, RP_THREAD_START);
+}

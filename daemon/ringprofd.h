@@ -1,0 +1,372 @@
+/*
+ * ringprofd.h - internal interfaces of the ringprof drain daemon.
+ *
+ * One file per concern; the file stem is the function prefix.  Everything
+ * runs on one thread around one io_uring: every pending operation carries a
+ * struct op whose address is its user_data, and loop.c dispatches each
+ * completion by op kind.
+ */
+#ifndef RINGPROFD_H
+#define RINGPROFD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/types.h>
+
+#include <ringprof/atomic.h>
+#include <ringprof/seg.h>
+#include <ringprof/shm.h>
+#include <ringprof/wire.h>
+
+#include "codec.h"
+
+#define RPD_NSEC_PER_SEC 1000000000ull
+#define RPD_NSEC_PER_MSEC 1000000ull
+
+/* Raw EVENTS payload that makes a thread's encoder flush; bytes. */
+#define RPD_FLUSH_RAW_BYTES (256u << 10)
+/* How long a client may take to send its whole hello; ns. */
+#define RPD_HANDSHAKE_NS (2000ull * RPD_NSEC_PER_MSEC)
+/* Interval of CLOCK correlation pairs in a segment; ns. */
+#define RPD_CLOCK_PAIR_NS RPD_NSEC_PER_SEC
+/* Bytes of ring data copied out of shared memory per step. */
+#define RPD_COPY_CHUNK (64u << 10)
+/* Longest sanitized name or session, bytes without the NUL. */
+#define RPD_LABEL_MAX 63u
+
+enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
+
+struct rpd_conf {
+	const char *socket_path;
+	const char *state_dir;
+	uint32_t max_clients;
+	uint64_t max_region;      /* bytes */
+	uint32_t max_ring_bytes;  /* bytes */
+	uint32_t max_rings;
+	uint32_t tick_ms;
+	uint32_t flush_ms;
+	uint64_t rotate_size;     /* bytes */
+	uint64_t rotate_age;      /* s; 0 = off */
+	int zstd_level;
+	bool foreground;
+	enum log_level log_level;
+};
+
+/* Kinds of pending io_uring operations. */
+enum op_kind {
+	OP_ACCEPT = 1,
+	OP_SIGNAL,
+	OP_TICK,
+	OP_CLIENT_RECV,   /* hello bytes, then end-of-connection watch */
+	OP_CLIENT_PIDFD,  /* poll: the client process exited */
+	OP_CLIENT_EVFD,   /* poll, then read: a lossless producer waits */
+	OP_SEG_WRITE,
+	OP_SEG_SYNC,
+};
+
+struct op {
+	enum op_kind kind;
+	bool busy;        /* submitted, completion not yet seen */
+	void *owner;
+};
+
+/* Per-client string table, built from the client's string area. */
+struct strtab {
+	uint64_t scanned;         /* bytes of the string area parsed */
+	uint32_t count;           /* highest id defined (ids are 1..count) */
+	uint32_t cap;
+	uint64_t *off;            /* [id] offset into text */
+	uint32_t *len;            /* [id] bytes */
+	struct rp_buf text;
+};
+
+/* The daemon's view of one ring slot and the thread that owns it. */
+struct ring_slot {
+	bool active;              /* a thread owns it, START emitted */
+	bool integer_pending;     /* an INTEGER waits for its VALUE */
+	uint64_t owner_seq;
+	uint32_t thread;          /* client-wide thread number */
+	uint32_t tid;
+	uint64_t tail;            /* private copy of what we consumed */
+	uint64_t dropped_base;    /* ctl.dropped when this owner began */
+	uint64_t dropped_seen;    /* ctl.dropped at the last drain */
+	uint64_t written;         /* events written to segments */
+	uint64_t daemon_dropped;  /* events drained but not written */
+	uint64_t index;           /* events drained for this thread */
+	uint64_t enc_since;       /* CLOCK_MONOTONIC ns of the oldest event
+				   * in enc */
+	uint32_t seg_seq_marked;  /* segment (seq + 1) that counted it */
+	struct rp_event integer;  /* the pending INTEGER */
+	struct rp_evenc enc;
+	bool enc_open;
+};
+
+struct seg_write {
+	struct op op;
+	STAILQ_ENTRY(seg_write) entry;
+	struct rp_buf buf;
+	size_t done;              /* bytes of buf already written */
+	uint64_t off;             /* file offset of buf */
+};
+
+STAILQ_HEAD(seg_write_queue, seg_write);
+
+struct seg {
+	LIST_ENTRY(seg) entry;    /* rpd.segs: open or still writing */
+	struct op sync_op;
+	int fd;
+	uint32_t client_id;
+	uint32_t seq;
+	char *path;               /* for log lines */
+	bool failed;              /* a write failed: the rest is discarded */
+	bool sealed;              /* footer queued */
+	uint64_t opened_ns;       /* CLOCK_MONOTONIC */
+	uint64_t clock_ns;        /* when the last CLOCK pair was queued */
+	uint64_t size;            /* bytes queued so far = next offset */
+	uint64_t blocks;          /* blocks queued, HEADER included */
+	uint64_t events;
+	uint64_t raw_bytes;
+	uint32_t threads;         /* threads with events in this segment */
+	struct rp_buf stage;      /* framed blocks not yet queued */
+	struct rp_buf strings;    /* STRINGS payload waiting */
+	uint32_t strings_count;
+	struct rp_buf thread_items; /* THREADS payload waiting */
+	uint32_t thread_count;
+	uint8_t *defined;         /* bitmap of string ids defined here */
+	uint32_t defined_cap;     /* bits */
+	struct seg_write_queue writes;
+	bool writing;             /* the head of writes is submitted */
+};
+
+enum client_state {
+	CLIENT_HANDSHAKE,
+	CLIENT_ACTIVE,
+	CLIENT_CLOSED,            /* waiting for its ops to complete */
+};
+
+struct client {
+	LIST_ENTRY(client) entry;
+	enum client_state state;
+	uint32_t id;
+	pid_t pid;                /* SO_PEERCRED */
+	int sock;
+	int memfd;
+	int evfd;
+	int pidfd;
+	struct op recv_op;
+	struct op pidfd_op;
+	struct op evfd_op;
+	uint64_t deadline;        /* CLOCK_MONOTONIC ns, handshake only */
+
+	/* handshake */
+	union {
+		struct rp_hello hello;
+		uint8_t bytes[sizeof(struct rp_hello) + RP_CMDLINE_MAX];
+	} in;
+	size_t got;               /* bytes of in received */
+	int fds[2];               /* received memfd, eventfd */
+	int nfds;
+	bool fds_overflow;
+	struct msghdr msg;
+	struct iovec iov;
+	union {
+		struct cmsghdr align;
+		uint8_t buf[128];
+	} cmsg;
+	uint8_t after[16];        /* bytes read after the hello */
+	uint64_t evfd_value;
+	bool evfd_reading;        /* evfd_op is the read after a poll */
+
+	/* accepted */
+	char name[RPD_LABEL_MAX + 1];
+	char session[RPD_LABEL_MAX + 1];
+	uint32_t cmdline_len;
+	uint8_t *region;
+	size_t region_size;
+	struct rp_shm_header geo; /* validated copy of the header */
+	struct ring_slot *slots;
+	uint32_t threads;         /* thread numbers handed out */
+	struct strtab strtab;
+	struct seg *seg;
+	uint32_t seg_seq;
+	char reason[RP_REASON_MAX];  /* why it was quarantined */
+};
+
+LIST_HEAD(client_list, client);
+LIST_HEAD(seg_list, seg);
+
+struct rpd {
+	struct rpd_conf conf;
+	struct client_list clients;
+	struct seg_list segs;
+	uint32_t nclients;        /* registered (accepted) clients */
+	uint32_t next_client_id;
+	int listen_fd;
+	int signal_fd;
+	int state_fd;             /* O_DIRECTORY of conf.state_dir */
+	bool stopping;
+	char boot_id[40];
+	char host[64];
+};
+
+extern struct rpd rpd;
+
+/* ringprofd.c */
+/* Begin the shutdown: stop listening, drain, seal and close every client;
+ * the loop ends once every segment is on disk. */
+void ringprofd_stop(void);
+/* Per tick: keep the systemd watchdog fed. */
+void ringprofd_tick(uint64_t now);
+
+/* log.c */
+/* Lines above level are not written. */
+void log_init(enum log_level level);
+/* One line "ringprofd: <message>" on stderr, one write(2) each. */
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Log at error level and exit(status): start-up failures only. */
+void fatal(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+/* Parse "error", "warn", "info", "debug"; 0 or -EINVAL. */
+int log_level_parse(const char *s, enum log_level *out);
+
+/* loop.c */
+/* Create the ring; 0 or -errno. */
+int loop_open(unsigned entries);
+/* Tear the ring down; pending operations die with it. */
+void loop_close(void);
+/* An SQE for op (marked busy), submitting queued ones if the ring is full;
+ * never NULL. */
+struct io_uring_sqe *loop_sqe(struct op *op);
+/* An SQE whose completion is ignored (cancellations). */
+struct io_uring_sqe *loop_sqe_untracked(void);
+/* Cancel a busy op; its completion still arrives (-ECANCELED). */
+void loop_cancel(struct op *op);
+/* Arm the periodic tick and the signalfd read. */
+void loop_arm_tick(void);
+void loop_arm_signal(void);
+/* Run until shutdown has drained and sealed everything; 0 or -errno. */
+int loop_run(void);
+
+/* listen.c */
+/* Create the listening socket at path (replacing a stale one); 0 or -errno
+ * with a message logged. */
+int listen_open(const char *path);
+/* Stop accepting and remove the socket file. */
+void listen_close(void);
+/* Submit one accept. */
+void listen_arm(void);
+/* Completion of an accept: start the client's handshake, re-arm. */
+void listen_on_accept(struct op *op, int res);
+/* Per tick: resume accepting after running out of fds or memory. */
+void listen_tick(void);
+
+/* client.c */
+/* Take ownership of an accepted connection and start its handshake. */
+void client_open(int sock);
+/* Completions: hello bytes or end of connection; the pidfd saying the
+ * process exited; the eventfd poked by a waiting lossless producer. */
+void client_on_recv(struct op *op, int res);
+void client_on_pidfd(struct op *op, int res);
+void client_on_evfd(struct op *op, int res);
+/* Per tick: drain, flush old encoders, clock pairs, rotation, deadlines. */
+void client_tick(uint64_t now);
+/* Seal every segment and start again with seq + 1 (SIGHUP). */
+void client_rotate_all(void);
+/* Drain, seal and close every client (SIGTERM). */
+void client_shutdown_all(void);
+/* Drain a client completely, seal its segment with end_reason and close
+ * it. */
+void client_finish(struct client *c, uint32_t end_reason);
+/* Stop reading a client that broke the protocol: c->reason says why. */
+void client_quarantine(struct client *c);
+/* Seal the client's segment and open the next one; 0 or -errno. */
+int client_rotate(struct client *c, uint32_t end_reason);
+/* Free a closed client once none of its ops is pending. */
+void client_release(struct client *c);
+
+/* ring.c */
+/* Per-slot state of an accepted client whose geometry was validated;
+ * 0 or -ENOMEM. */
+int ring_attach(struct client *c);
+/* Free the per-slot state, encoders included (events in them are lost:
+ * flush first). */
+void ring_detach(struct client *c);
+/* Drain every ring of c.  final: the client is gone, end every thread.
+ * 0, or -EBADMSG with c->reason set (quarantine), or -errno. */
+int ring_drain(struct client *c, bool final);
+/* Flush one thread's encoder into the client's segment. */
+void ring_flush(struct client *c, struct ring_slot *rs);
+/* Flush encoders holding events older than flush_ns (all if 0). */
+void ring_flush_older(struct client *c, uint64_t now, uint64_t flush_ns);
+/* Queue LOSS items of the active threads (at seal). */
+void ring_loss_all(struct client *c);
+/* Queue THREADS START items of active threads (new segment). */
+void ring_restart_all(struct client *c);
+
+/* strtab.c */
+/* An empty table; strtab_free() gives back its memory. */
+void strtab_init(struct strtab *t);
+void strtab_free(struct strtab *t);
+/* Parse entries newly published in c's string area.  0, or -EBADMSG with
+ * c->reason set, or -ENOMEM. */
+int strtab_scan(struct client *c);
+/* Bytes and length of id (1..count). */
+const char *strtab_get(const struct strtab *t, uint32_t id, uint32_t *len);
+
+/* seg.c */
+/* Create the zstd block encoder; 0 or -errno. */
+int seg_init(int zstd_level);
+/* Free the encoder (at exit, once every segment is closed). */
+void seg_fini(void);
+/* Copy src (up to srclen bytes, stops at NUL) into dst as a safe path
+ * component: [A-Za-z0-9._+-] kept, others '_', no leading '.', at most
+ * RPD_LABEL_MAX bytes, empty -> "unnamed". */
+void seg_sanitize(char dst[RPD_LABEL_MAX + 1], const char *src, size_t srclen);
+/* Create c's segment c->seg_seq and queue its preamble, HEADER and first
+ * CLOCK pair; 0 or -errno (logged). */
+int seg_open(struct client *c);
+/* Mark string id used by an event about to be encoded: queue its definition
+ * unless this segment already defines it.  0 or -ENOMEM. */
+int seg_use_string(struct seg *s, const struct strtab *t, uint32_t id);
+/* Queue a THREADS item. */
+int seg_thread(struct seg *s, const struct rp_seg_thread *item);
+/* Frame a block into the stage (pending STRINGS and THREADS go first for
+ * EVENTS); 0 or -errno. */
+int seg_block(struct seg *s, uint16_t type, uint32_t count, const void *raw,
+	      size_t raw_len);
+/* Queue a CLOCK pair read now. */
+int seg_clock(struct seg *s, uint32_t clock_source);
+/* Hand the staged bytes to io_uring. */
+void seg_flush(struct seg *s);
+/* Queue pending items, final CLOCK, FOOTER and trailer, then sync and close
+ * once written; s belongs to the write machinery afterwards. */
+void seg_seal(struct seg *s, uint32_t end_reason, uint32_t clock_source);
+/* Completions: a write (short ones continue, errors abandon the file with
+ * one log line); the final fdatasync, after which the file is closed. */
+void seg_on_write(struct op *op, int res);
+void seg_on_sync(struct op *op, int res);
+/* True while any segment has writes or a sync pending. */
+bool seg_has_pending(void);
+
+/* clock.c */
+/* Calibrate the TSC against CLOCK_MONOTONIC (~50 ms). */
+void clock_init(void);
+/* Refine the TSC rate with the time elapsed since start-up. */
+void clock_refine(void);
+/* CLOCK_MONOTONIC and CLOCK_REALTIME in ns. */
+uint64_t clock_mono_ns(void);
+uint64_t clock_real_ns(void);
+/* Ticks of clock_source now. */
+uint64_t clock_ticks(uint32_t clock_source);
+/* Ticks per second of clock_source (the daemon's own TSC estimate). */
+uint64_t clock_tick_hz(uint32_t clock_source);
+/* True when this daemon can read clock_source. */
+bool clock_is_supported(uint32_t clock_source);
+
+#endif /* RINGPROFD_H */

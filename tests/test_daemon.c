@@ -1,0 +1,1591 @@
+/*
+ * test_daemon.c - ringprofd driven from outside, as a client would.
+ *
+ * Each test spawns the built daemon on a private socket and state
+ * directory, crafts registrations and regions by hand (following
+ * ringprof/shm.h and wire.h, not through the client header), and decodes
+ * the segments it writes with the codec.  Every wait polls for a condition
+ * under a deadline; nothing sleeps and hopes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include <ringprof/atomic.h>
+#include <ringprof/seg.h>
+#include <ringprof/shm.h>
+#include <ringprof/wire.h>
+
+#include "codec.h"
+
+#define WAIT_MS 10000
+
+/* ---- the daemon under test ---- */
+
+struct daemon {
+	pid_t pid;
+	char dir[64];
+	char sock[128];
+	char state[128];
+	char log[128];
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void nap(void)
+{
+	struct timespec ts = { 0, 2 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+
+	if (f == NULL) {
+		*len = 0;
+		return NULL;
+	}
+	for (;;) {
+		if (cap - n < 4096) {
+			cap = cap ? cap * 2 : 8192;
+			buf = realloc(buf, cap + 1);
+			cr_assert_not_null(buf);
+		}
+		size_t got = fread(buf + n, 1, cap - n, f);
+		if (got == 0)
+			break;
+		n += got;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* Lines of the daemon log that contain needle. */
+static int log_count(const struct daemon *d, const char *needle)
+{
+	size_t len;
+	char *text = slurp(d->log, &len);
+	int n = 0;
+
+	if (text == NULL)
+		return 0;
+	for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n"))
+		if (strstr(line, needle) != NULL)
+			n++;
+	free(text);
+	return n;
+}
+
+/* Wait until at least n lines contain needle. */
+static void log_wait_n(const struct daemon *d, const char *needle, int n)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+
+	while (log_count(d, needle) < n) {
+		if (now_ms() > end) {
+			size_t len;
+			char *text = slurp(d->log, &len);
+			cr_assert_fail("no log line containing \"%s\"; log:\n%s", needle,
+				 text ? text : "(none)");
+		}
+		nap();
+	}
+}
+
+static void log_wait(const struct daemon *d, const char *needle)
+{
+	log_wait_n(d, needle, 1);
+}
+
+static int sock_connect(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0);
+	strncpy(addr.sun_path, path, sizeof(addr.sun_path) - 1);
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static const char *daemon_path(void)
+{
+	static char path[512];
+	const char *dir = getenv("RINGPROF_BUILD_DIR");
+
+	snprintf(path, sizeof(path), "%s/daemon/ringprofd", dir ? dir : RINGPROF_BUILD_DIR);
+	return path;
+}
+
+/* Spawn ringprofd with extra arguments (NULL-terminated) and wait until its
+ * socket accepts connections. */
+static void daemon_start(struct daemon *d, const char *const *extra)
+{
+	const char *argv[32];
+	int argc = 0, logfd;
+	uint64_t end;
+
+	strcpy(d->dir, "/tmp/ringprofd-test-XXXXXX");
+	cr_assert_not_null(mkdtemp(d->dir));
+	snprintf(d->sock, sizeof(d->sock), "%s/sock", d->dir);
+	snprintf(d->state, sizeof(d->state), "%s/state", d->dir);
+	snprintf(d->log, sizeof(d->log), "%s/log", d->dir);
+	argv[argc++] = daemon_path();
+	argv[argc++] = "--socket";
+	argv[argc++] = d->sock;
+	argv[argc++] = "--state-dir";
+	argv[argc++] = d->state;
+	for (; extra != NULL && *extra != NULL; extra++)
+		argv[argc++] = *extra;
+	argv[argc] = NULL;
+	logfd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	cr_assert_geq(logfd, 0);
+	d->pid = fork();
+	cr_assert_geq(d->pid, 0);
+	if (d->pid == 0) {
+		/* a failed test must not leave a daemon behind */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(logfd, STDOUT_FILENO);
+		dup2(logfd, STDERR_FILENO);
+		execv(argv[0], (char *const *)argv);
+		dprintf(logfd, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(logfd);
+	end = now_ms() + WAIT_MS;
+	for (;;) {
+		int status, fd;
+
+		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+			size_t len;
+			char *text = slurp(d->log, &len);
+			d->pid = 0;
+			cr_assert_fail("ringprofd exited at start-up (status 0x%x):\n%s", status,
+				 text ? text : "");
+		}
+		if ((fd = sock_connect(d->sock)) >= 0) {
+			close(fd);
+			return;
+		}
+		cr_assert_leq(now_ms(), end, "ringprofd did not listen on %s", d->sock);
+		nap();
+	}
+}
+
+/* Send sig and return the exit status (fails if it does not exit). */
+static int daemon_signal_wait(struct daemon *d, int sig)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+	int status;
+
+	kill(d->pid, sig);
+	while (waitpid(d->pid, &status, WNOHANG) != d->pid) {
+		cr_assert_leq(now_ms(), end, "ringprofd did not exit after signal %d", sig);
+		nap();
+	}
+	d->pid = 0;
+	return status;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st; (void)flag; (void)ftw;
+	return remove(path);
+}
+
+static void daemon_stop(struct daemon *d)
+{
+	if (d->pid > 0) {
+		int status = daemon_signal_wait(d, SIGTERM);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			  "ringprofd status 0x%x", status);
+	}
+	nftw(d->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- a hand-made client region ---- */
+
+#define T_RINGS 2u
+#define T_RING_BYTES 4096u
+#define T_STRING_BYTES 4096u
+
+struct region {
+	int memfd;
+	uint8_t *base;
+	size_t size;
+	struct rp_shm_header *hdr;
+	uint64_t head[T_RINGS];
+	uint32_t next_id;
+};
+
+/* seals: what to apply; file_size: bytes of the memfd (0: as the header). */
+static void region_make(struct region *r, int seals, size_t file_size)
+{
+	struct rp_shm_header *h;
+	uint64_t ring_offset = sizeof(struct rp_shm_header);
+	uint64_t stride = sizeof(struct rp_ring_ctl) + T_RING_BYTES;
+	uint64_t string_offset = ring_offset + T_RINGS * stride;
+
+	memset(r, 0, sizeof(*r));
+	r->size = string_offset + T_STRING_BYTES;
+	r->memfd = memfd_create("ringprof-test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	cr_assert_geq(r->memfd, 0);
+	cr_assert_eq(ftruncate(r->memfd, (off_t)(file_size ? file_size : r->size)), 0);
+	r->base = mmap(NULL, file_size ? file_size : r->size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED, r->memfd, 0);
+	cr_assert_neq(r->base, MAP_FAILED);
+	h = r->hdr = (struct rp_shm_header *)r->base;
+	h->magic = RP_SHM_MAGIC;
+	h->version = RP_SHM_VERSION;
+	h->header_size = sizeof(*h);
+	h->region_size = r->size;
+	h->ring_count = T_RINGS;
+	h->ring_bytes = T_RING_BYTES;
+	h->ring_offset = ring_offset;
+	h->ring_stride = stride;
+	h->string_offset = string_offset;
+	h->string_bytes = T_STRING_BYTES;
+	h->clock_source = RP_CLOCK_MONOTONIC;
+	if (seals != 0)
+		cr_assert_eq(fcntl(r->memfd, F_ADD_SEALS, seals), 0);
+	if (file_size != 0)
+		r->size = file_size;
+}
+
+static void region_free(struct region *r)
+{
+	munmap(r->base, r->size);
+	close(r->memfd);
+}
+
+static uint32_t region_intern(struct region *r, const char *s)
+{
+	uint8_t *area = r->base + r->hdr->string_offset;
+	uint64_t used = r->hdr->string_used;
+	struct rp_str_entry e = { .id = ++r->next_id, .len = (uint32_t)strlen(s) };
+
+	memcpy(area + used, &e, sizeof(e));
+	memcpy(area + used + sizeof(e), s, e.len);
+	/* pairs with the acquire of string_used in the daemon's string scan */
+	rp_store_release(&r->hdr->string_used, used + RP_STR_ENTRY_SIZE(e.len));
+	return e.id;
+}
+
+static struct rp_ring_ctl *region_ctl(struct region *r, uint32_t slot)
+{
+	return (struct rp_ring_ctl *)(r->base + r->hdr->ring_offset +
+				      slot * r->hdr->ring_stride);
+}
+
+static void ring_claim(struct region *r, uint32_t slot, uint32_t tid, uint64_t seq)
+{
+	struct rp_ring_ctl *ctl = region_ctl(r, slot);
+
+	ctl->tid = tid;
+	ctl->owner_seq = seq;
+	/* pairs with the acquire of state in the daemon's drain */
+	rp_store_release(&ctl->state, RP_SLOT_OWNED);
+}
+
+static void ring_put(struct region *r, uint32_t slot, uint32_t type, uint32_t id,
+		     uint32_t arg, uint64_t ts)
+{
+	struct rp_ring_ctl *ctl = region_ctl(r, slot);
+	struct rp_record rec = { .ts = ts, .kind_type = RP_REC_PACK(type, id), .arg = arg };
+
+	memcpy((uint8_t *)(ctl + 1) + (r->head[slot] & (T_RING_BYTES - 1)), &rec, sizeof(rec));
+	r->head[slot] += sizeof(rec);
+}
+
+static void ring_publish(struct region *r, uint32_t slot)
+{
+	/* pairs with the acquire of head in the daemon's drain */
+	rp_store_release(&region_ctl(r, slot)->head, r->head[slot]);
+}
+
+static void ring_retire(struct region *r, uint32_t slot, uint64_t dropped)
+{
+	struct rp_ring_ctl *ctl = region_ctl(r, slot);
+
+	rp_store_release(&ctl->dropped, dropped);
+	rp_store_release(&ctl->state, RP_SLOT_RETIRED);
+}
+
+/* Wait until the daemon consumed everything published in slot. */
+static void ring_wait_drained(struct region *r, uint32_t slot)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+
+	/* pairs with the release of tail in the daemon's drain */
+	while (rp_load_acquire(&region_ctl(r, slot)->tail) != r->head[slot]) {
+		cr_assert_leq(now_ms(), end, "ring %u not drained", slot);
+		nap();
+	}
+}
+
+static void ring_wait_free(struct region *r, uint32_t slot)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+
+	/* pairs with the daemon's CAS RETIRED->FREE */
+	while (rp_load_acquire(&region_ctl(r, slot)->state) != RP_SLOT_FREE) {
+		cr_assert_leq(now_ms(), end, "ring %u not freed", slot);
+		nap();
+	}
+}
+
+/* ---- registration ---- */
+
+static void hello_init(struct rp_hello *h, const struct region *r, const char *name,
+		       const char *session, uint32_t cmdline_len)
+{
+	memset(h, 0, sizeof(*h));
+	h->magic = RP_HELLO_MAGIC;
+	h->version = RP_WIRE_VERSION;
+	h->size = sizeof(*h);
+	h->pid = (uint32_t)getpid();
+	h->region_size = r->size;
+	h->ring_count = T_RINGS;
+	h->ring_bytes = T_RING_BYTES;
+	h->string_bytes = T_STRING_BYTES;
+	h->clock_source = RP_CLOCK_MONOTONIC;
+	h->tick_hz = 1000000000;
+	strncpy(h->name, name, sizeof(h->name) - 1);
+	strncpy(h->session, session, sizeof(h->session) - 1);
+	h->cmdline_len = cmdline_len;
+}
+
+/* Send the hello with nfds descriptors attached. */
+static void hello_send_fds(int fd, const struct rp_hello *h, const void *cmdline,
+			   const int *fds, int nfds)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+	} u;
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)h, .iov_len = sizeof(*h) },
+		{ .iov_base = (void *)cmdline, .iov_len = h->cmdline_len },
+	};
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+	struct cmsghdr *cm;
+
+	memset(&u, 0, sizeof(u));
+	if (nfds > 0) {
+		msg.msg_control = u.buf;
+		msg.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, (size_t)nfds * sizeof(int));
+	}
+	if (sendmsg(fd, &msg, MSG_NOSIGNAL) != (ssize_t)(sizeof(*h) + h->cmdline_len))
+		_exit(3);  /* also runs in a forked child: no assertion here */
+}
+
+static void hello_send(int fd, const struct rp_hello *h, const void *cmdline, int memfd)
+{
+	hello_send_fds(fd, h, cmdline, &memfd, 1);
+}
+
+static void answer_read(int fd, struct rp_answer *a)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	cr_assert_eq(poll(&p, 1, WAIT_MS), 1, "no answer from ringprofd");
+	cr_assert_eq(recv(fd, a, sizeof(*a), MSG_WAITALL), (ssize_t)sizeof(*a),
+		     "short answer");
+	cr_assert_eq(a->magic, RP_ANSWER_MAGIC);
+	cr_assert_eq(a->version, RP_WIRE_VERSION);
+	cr_assert_eq(a->size, sizeof(*a));
+}
+
+/* Register r; returns the connected socket and fills *a. */
+static int client_register(const struct daemon *d, struct region *r, const char *name,
+			   const char *session, struct rp_answer *a)
+{
+	static const char cmdline[] = "cc\0-c\0x.c";
+	struct rp_hello h;
+	int fd = sock_connect(d->sock);
+
+	cr_assert_geq(fd, 0);
+	hello_init(&h, r, name, session, sizeof(cmdline));
+	hello_send(fd, &h, cmdline, r->memfd);
+	answer_read(fd, a);
+	return fd;
+}
+
+/* ---- segments ---- */
+
+static char *seg_path_pid(const struct daemon *d, const char *session, const char *name,
+			  pid_t pid, uint32_t client_id, uint32_t seq)
+{
+	char *path;
+
+	cr_assert_geq(asprintf(&path, "%s/%s/%s-%d-%u-%u.rpseg", d->state, session, name,
+			       (int)pid, client_id, seq), 0);
+	return path;
+}
+
+static char *seg_path(const struct daemon *d, const char *session, const char *name,
+		      uint32_t client_id, uint32_t seq)
+{
+	return seg_path_pid(d, session, name, getpid(), client_id, seq);
+}
+
+static bool seg_is_sealed(const char *path)
+{
+	size_t len;
+	char *data = slurp(path, &len);
+	bool sealed = data != NULL && len >= 32 &&
+		      memcmp(data + len - 8, RP_SEG_TRAILER_MAGIC, 8) == 0;
+
+	free(data);
+	return sealed;
+}
+
+static void seg_wait_sealed(const char *path)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+
+	while (!seg_is_sealed(path)) {
+		cr_assert_leq(now_ms(), end, "segment %s not sealed", path);
+		nap();
+	}
+}
+
+static const char *type_name(uint8_t type)
+{
+	static const char *const names[] = { "?", "BEGIN", "END", "INSTANT", "INTEGER",
+					     "VALUE", "THREAD_NAME" };
+	return type < 7 ? names[type] : "?";
+}
+
+/*
+ * Decode a sealed segment into text: its header, thread items, events with
+ * their strings resolved through the segment's own STRINGS blocks, loss
+ * items and footer.  Structural checks (preamble, CRCs, block count, footer
+ * offset, trailer) are asserted on the way.
+ */
+static char *seg_decode(const char *path)
+{
+	size_t size, off = sizeof(struct rp_seg_preamble);
+	char *data = slurp(path, &size);
+	char *strings[256] = { 0 };
+	struct rp_blockdec *dec;
+	struct rp_buf payload = { 0 };
+	struct rp_seg_trailer trailer;
+	uint64_t blocks = 0, raw_bytes = 0, clocks = 0;
+	char *text;
+	size_t text_len;
+	FILE *out = open_memstream(&text, &text_len);
+
+	cr_assert_not_null(data, "cannot read %s", path);
+	cr_assert_geq(size, sizeof(struct rp_seg_preamble) + sizeof(trailer));
+	cr_assert_eq(memcmp(data, RP_SEG_MAGIC, 8), 0);
+	memcpy(&trailer, data + size - sizeof(trailer), sizeof(trailer));
+	cr_assert_eq(memcmp(trailer.magic, RP_SEG_TRAILER_MAGIC, 8), 0, "%s not sealed", path);
+	cr_assert_eq(rp_blockdec_open(&dec), 0);
+	while (off < size - sizeof(trailer)) {
+		struct rp_block_hdr h;
+		const uint8_t *p;
+
+		cr_assert_leq(off + sizeof(h), size - sizeof(trailer));
+		memcpy(&h, data + off, sizeof(h));
+		cr_assert_eq(rp_block_hdr_check(&h), 0, "bad block header at %zu", off);
+		cr_assert_leq(off + sizeof(h) + h.stored_len, size - sizeof(trailer));
+		cr_assert_eq(rp_blockdec_payload(dec, &h, data + off + sizeof(h), &payload), 0,
+			     "bad block at %zu", off);
+		cr_assert_eq(payload.len, h.raw_len);
+		p = payload.data;
+		switch (h.type) {
+		case RP_BLK_HEADER: {
+			struct rp_seg_info info;
+
+			cr_assert_eq(blocks, 0);
+			memcpy(&info, p, sizeof(info));
+			cr_assert_eq(payload.len, sizeof(info) + info.cmdline_len);
+			fprintf(out, "header pid=%u client=%u seq=%u name=%s session=%s cmdline=",
+				info.pid, info.client_id, info.segment_seq, info.name, info.session);
+			for (uint32_t i = 0; i < info.cmdline_len; i++)
+				fputc(p[sizeof(info) + i] ? p[sizeof(info) + i] : ' ', out);
+			fputc('\n', out);
+			cr_assert_eq(info.clock_source, RP_CLOCK_MONOTONIC);
+			cr_assert_eq(info.tick_hz, 1000000000u);
+			break;
+		}
+		case RP_BLK_STRINGS:
+			for (uint32_t i = 0, pos = 0; i < h.count; i++) {
+				struct rp_str_entry e;
+
+				memcpy(&e, p + pos, sizeof(e));
+				cr_assert_lt(e.id, 256u);
+				free(strings[e.id]);
+				strings[e.id] = strndup((const char *)p + pos + sizeof(e), e.len);
+				pos += sizeof(e) + e.len;
+			}
+			break;
+		case RP_BLK_THREADS:
+			for (uint32_t i = 0; i < h.count; i++) {
+				struct rp_seg_thread t;
+
+				memcpy(&t, p + i * sizeof(t), sizeof(t));
+				fprintf(out, "thread %s %u tid=%u slot=%u\n",
+					t.event == RP_THREAD_START ? "start" : "end", t.thread,
+					t.tid, t.slot);
+			}
+			break;
+		case RP_BLK_EVENTS: {
+			struct rp_evdec ed;
+			struct rp_event ev;
+			int ret;
+
+			cr_assert_eq(rp_evdec_begin(&ed, p, payload.len, h.count), 0);
+			while ((ret = rp_evdec_next(&ed, &ev)) == 1) {
+				cr_assert_lt(ev.id, 256u);
+				cr_assert_lt(ev.arg, 256u);
+				fprintf(out, "event %u %s %s %s %llu", ed.hdr.thread, type_name(ev.type),
+					strings[ev.id] ? strings[ev.id] : "UNDEFINED",
+					ev.arg == 0 ? "-" : strings[ev.arg] ? strings[ev.arg] : "UNDEFINED",
+					(unsigned long long)ev.ts);
+				if (ev.type == RP_REC_INTEGER)
+					fprintf(out, " %llu", (unsigned long long)ev.value);
+				fputc('\n', out);
+			}
+			cr_assert_eq(ret, 0);
+			break;
+		}
+		case RP_BLK_CLOCK:
+			clocks++;
+			break;
+		case RP_BLK_LOSS:
+			for (uint32_t i = 0; i < h.count; i++) {
+				struct rp_seg_loss l;
+
+				memcpy(&l, p + i * sizeof(l), sizeof(l));
+				fprintf(out, "loss %u written=%llu client_dropped=%llu daemon_dropped=%llu\n",
+					l.thread, (unsigned long long)l.written,
+					(unsigned long long)l.client_dropped,
+					(unsigned long long)l.daemon_dropped);
+			}
+			break;
+		case RP_BLK_FOOTER: {
+			struct rp_seg_footer f;
+
+			memcpy(&f, p, sizeof(f));
+			cr_assert_eq(trailer.footer_offset, off);
+			cr_assert_eq(f.blocks, blocks);
+			cr_assert_eq(f.raw_bytes, raw_bytes);
+			fprintf(out, "footer events=%llu threads=%u reason=%u\n",
+				(unsigned long long)f.events, f.threads, f.end_reason);
+			break;
+		}
+		default:
+			cr_assert_fail("unknown block type %u at %zu", h.type, off);
+		}
+		blocks++;
+		raw_bytes += h.raw_len;
+		off += sizeof(h) + h.stored_len;
+	}
+	cr_assert_eq(off, size - sizeof(trailer));
+	cr_assert_geq(clocks, 2, "a sealed segment has a CLOCK pair at open and at seal");
+	fclose(out);
+	rp_buf_free(&payload);
+	rp_blockdec_close(dec);
+	for (int i = 0; i < 256; i++)
+		free(strings[i]);
+	free(data);
+	return text;
+}
+
+static void seg_expect(const char *path, const char *expected)
+{
+	char *text = seg_decode(path);
+
+	cr_assert_str_eq(text, expected, "segment %s:\n%s\nexpected:\n%s", path, text, expected);
+	free(text);
+}
+
+/* ---- a complete good client ---- */
+
+/* Strings of the standard recording. */
+struct names {
+	uint32_t query, key, size, hit, main;
+};
+
+static void names_intern(struct region *r, struct names *n)
+{
+	n->query = region_intern(r, "Query");
+	n->key = region_intern(r, "typeck(foo)");
+	n->size = region_intern(r, "ArtifactSize");
+	n->hit = region_intern(r, "QueryCacheHit");
+	n->main = region_intern(r, "main");
+}
+
+/* Five events into slot, starting at ts base. */
+static void record_five(struct region *r, uint32_t slot, const struct names *n, uint64_t base)
+{
+	ring_put(r, slot, RP_REC_BEGIN, n->query, n->key, base);
+	ring_put(r, slot, RP_REC_END, n->query, n->key, base + 500);
+	ring_put(r, slot, RP_REC_INTEGER, n->size, 0, base + 600);
+	ring_put(r, slot, RP_REC_VALUE, 0, 0, 4096);
+	ring_put(r, slot, RP_REC_INSTANT, n->hit, n->key, base + 700);
+	ring_put(r, slot, RP_REC_THREAD_NAME, n->main, 0, base + 800);
+	ring_publish(r, slot);
+}
+
+static char *five_text(uint32_t thread, uint64_t base)
+{
+	char *s;
+
+	cr_assert_geq(asprintf(&s,
+		"event %u BEGIN Query typeck(foo) %llu\n"
+		"event %u END Query typeck(foo) %llu\n"
+		"event %u INTEGER ArtifactSize - %llu 4096\n"
+		"event %u INSTANT QueryCacheHit typeck(foo) %llu\n"
+		"event %u THREAD_NAME main - %llu\n",
+		thread, (unsigned long long)base, thread, (unsigned long long)base + 500,
+		thread, (unsigned long long)base + 600, thread, (unsigned long long)base + 700,
+		thread, (unsigned long long)base + 800), 0);
+	return s;
+}
+
+/* Register a well-behaved client, record five events on one thread that
+ * then exits with 2 drops counted, disconnect, and check its segment
+ * exactly. */
+static void good_client_check(const struct daemon *d, const char *name)
+{
+	struct region r;
+	struct rp_answer a;
+	struct names n;
+	char *path, *five, *expected;
+	int fd;
+
+	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL, 0);
+	fd = client_register(d, &r, name, "tests", &a);
+	cr_assert_eq(a.status, 0, "refused: %s", a.reason);
+	names_intern(&r, &n);
+	ring_claim(&r, 0, 101, 1);
+	record_five(&r, 0, &n, 1000);
+	ring_retire(&r, 0, 2);
+	ring_wait_free(&r, 0);
+	close(fd);
+
+	path = seg_path(d, "tests", name, a.client_id, 0);
+	seg_wait_sealed(path);
+	five = five_text(1, 1000);
+	cr_assert_geq(asprintf(&expected,
+		"header pid=%d client=%u seq=0 name=%s session=tests cmdline=cc -c x.c \n"
+		"thread start 1 tid=101 slot=0\n"
+		"%s"
+		"thread end 1 tid=101 slot=0\n"
+		"loss 1 written=5 client_dropped=2 daemon_dropped=0\n"
+		"footer events=5 threads=1 reason=%u\n",
+		(int)getpid(), a.client_id, name, five, RP_SEG_END_EXIT), 0);
+	seg_expect(path, expected);
+	free(expected);
+	free(five);
+	free(path);
+	region_free(&r);
+}
+
+/* A refused registration: status and reason exact, one log line naming
+ * the pid and the name as the daemon knew it, then a good client still
+ * works. */
+static void refusal_check(struct daemon *d, const struct rp_answer *a, int status,
+			  const char *name, const char *reason)
+{
+	char *line;
+
+	cr_assert_eq(a->status, status, "status %d, reason \"%s\"", a->status, a->reason);
+	cr_assert_str_eq(a->reason, reason);
+	cr_assert_geq(asprintf(&line, "refused pid %d (%s): %s", (int)getpid(), name, reason), 0);
+	log_wait(d, line);
+	good_client_check(d, "after");
+	cr_assert_eq(log_count(d, line), 1);
+	cr_assert_eq(log_count(d, "refused"), 1);
+	free(line);
+}
+
+/* ---- tests ---- */
+
+Test(daemon, accepts_a_client_and_writes_its_events_exactly, .timeout = 60)
+{
+	struct daemon d;
+
+	daemon_start(&d, NULL);
+	good_client_check(&d, "cc1");
+	cr_assert_eq(log_count(&d, "refused"), 0);
+	daemon_stop(&d);
+}
+
+Test(daemon, refuses_an_unknown_protocol_version_naming_both, .timeout = 60)
+{
+	struct daemon d;
+	struct region r;
+	struct rp_hello h;
+	struct rp_answer a;
+	int fd;
+
+	daemon_start(&d, NULL);
+	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	fd = sock_connect(d.sock);
+	hello_init(&h, &r, "future", "tests", 0);
+	h.version = 99;
+	hello_send(fd, &h, NULL, r.memfd);
+	answer_read(fd, &a);
+	refusal_check(&d, &a, -EPROTONOSUPPORT, "?",
+		      "unsupported protocol version 99 (this daemon speaks version 1)");
+	close(fd);
+	region_free(&r);
+	daemon_stop(&d);
+}
+
+Test(daemon, refuses_a_memfd_not_sealed_against_shrinking, .timeout = 60)
+{
+	struct daemon d;
+	struct region r;
+	struct rp_answer a;
+	int fd;
+
+	daemon_start(&d, NULL);
+	region_make(&r, F_SEAL_GROW, 0);
+	fd = client_register(&d, &r, "unsealed", "tests", &a);
+	refusal_check(&d, &a, -EINVAL, "unsealed",
+		      "memfd is not sealed against shrinking (F_SEAL_SHRINK missing)");
+	close(fd);
+	region_free(&r);
+	daemon_stop(&d);
+}
+
+Test(daemon, refuses_a_memfd_shorter_than_its_header_says, .timeout = 60)
+{
+	struct daemon d;
+	struct region r;
+	struct rp_answer a;
+	char reason[RP_REASON_MAX];
+	size_t full;
+	int fd;
+
+	daemon_start(&d, NULL);
+	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 4096);
+	full = r.hdr->region_size;
+	fd = client_register(&d, &r, "short", "tests", &a);
+	snprintf(reason, sizeof(reason), "region header says %zu bytes, the memfd has 4096", full);
+	refusal_check(&d, &a, -EINVAL, "short", reason);
+	close(fd);
+	region_free(&r);
+	daemon_stop(&d);
+}
+
+Test(daemon, refuses_a_hello_whose_pid_is_not_the_peer, .timeout = 60)
+{
+	struct daemon d;
+	struct region r;
+	struct rp_hello h;
+	struct rp_answer a;
+	char reason[RP_REASON_MAX];
+	int fd;
+
+	daemon_start(&d, NULL);
+	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	fd = sock_connect(d.sock);
+	hello_init(&h, &r, "liar", "tests", 0);
+	h.pid = (uint32_t)getpid() + 1;
+	hello_send(fd, &h, NULL, r.memfd);
+	answer_read(fd, &a);
+	snprintf(reason, sizeof(reason), "pid %u in the hello differs from the peer pid %d",
+		 (unsigned)getpid() + 1, (int)getpid());
+	refusal_check(&d, &a, -EPERM, "liar", reason);
+	close(fd);
+	region_free(&r);
+	daemon_stop(&d);
+}
+
+Test(daemon, survives_garbage_bytes_then_close, .timeout = 60)
+{
+	struct daemon d;
+	int fd;
+
+	daemon_start(&d, NULL);
+	fd = sock_connect(d.sock);
+	cr_assert_eq(send(fd, "GARBAGE!!", 9, MSG_NOSIGNAL), 9);
+	close(fd);
+	/* "GARB" read as a little-endian u32 */
+	log_wait(&d, "bad hello magic 0x42524147");
+	good_client_check(&d, "after");
+	cr_assert_eq(log_count(&d, "refused"), 1);
+	daemon_stop(&d);
+}
+
+Test(daemon, stalled_handshake_does_not_stop_others_and_times_out, .timeout = 60)
+{
+	struct daemon d;
+	struct rp_answer a;
+	char line[160];
+	int stalled, partial;
+
+	daemon_start(&d, NULL);
+	stalled = sock_connect(d.sock);
+	partial = sock_connect(d.sock);
+	cr_assert_geq(stalled, 0);
+	/* a third of a hello, then nothing */
+	cr_assert_eq(send(partial, "RPHL\1\0\310\0", 8, MSG_NOSIGNAL), 8);
+	good_client_check(&d, "meanwhile");
+	answer_read(stalled, &a);
+	cr_assert_eq(a.status, -ETIMEDOUT);
+	cr_assert_str_eq(a.reason, "handshake not completed within 2000 ms");
+	answer_read(partial, &a);
+	cr_assert_eq(a.status, -ETIMEDOUT);
+	snprintf(line, sizeof(line), "refused pid %d (?): handshake not completed within 2000 ms",
+		 (int)getpid());
+	log_wait_n(&d, line, 2);
+	cr_assert_eq(log_count(&d, "refused"), 2);
+	close(stalled);
+	close(partial);
+	daemon_stop(&d);
+}
+
+Test(daemon, sigterm_drains_and_seals_every_segment, .timeout = 60)
+{
+	struct daemon d;
+	struct region r[2];
+	struct rp_answer a[2];
+	struct names n[2];
+	int fd[2], status;
+
+	daemon_start(&d, NULL);
+	for (int i = 0; i < 2; i++) {
+		region_make(&r[i], F_SEAL_SHRINK | F_SEAL_GROW, 0);
+		fd[i] = client_register(&d, &r[i], i ? "two" : "one", "tests", &a[i]);
+		cr_assert_eq(a[i].status, 0, "refused: %s", a[i].reason);
+		names_intern(&r[i], &n[i]);
+		ring_claim(&r[i], 1, 200 + (uint32_t)i, 1);
+		record_five(&r[i], 1, &n[i], 5000);
+	}
+	/* left published but undrained as far as the test knows, threads live */
+	status = daemon_signal_wait(&d, SIGTERM);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", status);
+	for (int i = 0; i < 2; i++) {
+		char *path = seg_path(&d, "tests", i ? "two" : "one", a[i].client_id, 0);
+		char *five = five_text(1, 5000), *expected;
+
+		cr_assert_geq(asprintf(&expected,
+			"header pid=%d client=%u seq=0 name=%s session=tests cmdline=cc -c x.c \n"
+			"thread start 1 tid=%d slot=1\n"
+			"%s"
+			"loss 1 written=5 client_dropped=0 daemon_dropped=0\n"
+			"footer events=5 threads=1 reason=%u\n",
+			(int)getpid(), a[i].client_id, i ? "two" : "one", 200 + i, five,
+			RP_SEG_END_SHUTDOWN), 0);
+		seg_expect(path, expected);
+		free(expected);
+		free(five);
+		free(path);
+		close(fd[i]);
+		region_free(&r[i]);
+	}
+	cr_assert_eq(log_count(&d, "stopped"), 1);
+	daemon_stop(&d);
+}
+
+Test(daemon, quarantines_a_client_scribbling_its_head, .timeout = 60)
+{
+	struct daemon d;
+	struct region bad, good;
+	struct rp_answer a, b;
+	struct names nb, ng;
+	char *path, *five, *expected, line[200];
+	int fbad, fgood;
+
+	daemon_start(&d, NULL);
+	region_make(&bad, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	region_make(&good, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	fbad = client_register(&d, &bad, "hostile", "tests", &a);
+	fgood = client_register(&d, &good, "honest", "tests", &b);
+	cr_assert_eq(a.status, 0);
+	cr_assert_eq(b.status, 0);
+	names_intern(&bad, &nb);
+	names_intern(&good, &ng);
+	ring_claim(&bad, 0, 301, 1);
+	ring_claim(&good, 0, 302, 1);
+	record_five(&bad, 0, &nb, 100);
+	ring_wait_drained(&bad, 0);
+
+	/* half a record past the tail: not a multiple of 16 */
+	rp_store_release(&region_ctl(&bad, 0)->head, bad.head[0] + 8);
+	snprintf(line, sizeof(line),
+		 "quarantined client %u pid %d (hostile): ring 0: head %llu invalid "
+		 "(tail %llu, ring 4096 bytes)", a.client_id, (int)getpid(),
+		 (unsigned long long)bad.head[0] + 8, (unsigned long long)bad.head[0]);
+	log_wait(&d, line);
+	path = seg_path(&d, "tests", "hostile", a.client_id, 0);
+	seg_wait_sealed(path);
+	five = five_text(1, 100);
+	cr_assert_geq(asprintf(&expected,
+		"header pid=%d client=%u seq=0 name=hostile session=tests cmdline=cc -c x.c \n"
+		"thread start 1 tid=301 slot=0\n"
+		"%s"
+		"loss 1 written=5 client_dropped=0 daemon_dropped=0\n"
+		"footer events=5 threads=1 reason=%u\n",
+		(int)getpid(), a.client_id, five, RP_SEG_END_QUARANTINE), 0);
+	seg_expect(path, expected);
+	free(expected);
+	free(five);
+	free(path);
+
+	/* the honest client goes on recording after the quarantine */
+	record_five(&good, 0, &ng, 7000);
+	ring_retire(&good, 0, 0);
+	ring_wait_free(&good, 0);
+	close(fgood);
+	path = seg_path(&d, "tests", "honest", b.client_id, 0);
+	seg_wait_sealed(path);
+	five = five_text(1, 7000);
+	cr_assert_geq(asprintf(&expected,
+		"header pid=%d client=%u seq=0 name=honest session=tests cmdline=cc -c x.c \n"
+		"thread start 1 tid=302 slot=0\n"
+		"%s"
+		"thread end 1 tid=302 slot=0\n"
+		"loss 1 written=5 client_dropped=0 daemon_dropped=0\n"
+		"footer events=5 threads=1 reason=%u\n",
+		(int)getpid(), b.client_id, five, RP_SEG_END_EXIT), 0);
+	seg_expect(path, expected);
+	free(expected);
+	free(five);
+	free(path);
+	cr_assert_eq(log_count(&d, "quarantined"), 1);
+	close(fbad);
+	region_free(&bad);
+	region_free(&good);
+	daemon_stop(&d);
+}
+
+Test(daemon, quarantines_a_record_with_an_undefined_string_id, .timeout = 60)
+{
+	struct daemon d;
+	struct region r;
+	struct rp_answer a;
+	char *path, line[200];
+	int fd;
+
+	daemon_start(&d, NULL);
+	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	fd = client_register(&d, &r, "undef", "tests", &a);
+	cr_assert_eq(a.status, 0);
+	region_intern(&r, "Query");
+	ring_claim(&r, 0, 7, 1);
+	ring_put(&r, 0, RP_REC_INSTANT, 1, 0, 10);
+	ring_put(&r, 0, RP_REC_INSTANT, 9, 0, 20);
+	ring_publish(&r, 0);
+	snprintf(line, sizeof(line), "quarantined client %u pid %d (undef): ring 0: undefined "
+		 "string id 9", a.client_id, (int)getpid());
+	log_wait(&d, line);
+	path = seg_path(&d, "tests", "undef", a.client_id, 0);
+	seg_wait_sealed(path);
+	{
+		char *expected;
+
+		cr_assert_geq(asprintf(&expected,
+			"header pid=%d client=%u seq=0 name=undef session=tests cmdline=cc -c x.c \n"
+			"thread start 1 tid=7 slot=0\n"
+			"event 1 INSTANT Query - 10\n"
+			"loss 1 written=1 client_dropped=0 daemon_dropped=0\n"
+			"footer events=1 threads=1 reason=%u\n",
+			(int)getpid(), a.client_id, RP_SEG_END_QUARANTINE), 0);
+		seg_expect(path, expected);
+		free(expected);
+	}
+	free(path);
+	good_client_check(&d, "after");
+	close(fd);
+	region_free(&r);
+	daemon_stop(&d);
+}
+
+static char tree[4096];
+static size_t tree_len;
+static size_t tree_root;
+
+static int tree_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st; (void)flag; (void)ftw;
+	tree_len += (size_t)snprintf(tree + tree_len, sizeof(tree) - tree_len, "%s\n",
+				     path + tree_root);
+	return 0;
+}
+
+Test(daemon, keeps_hostile_names_inside_the_state_directory, .timeout = 60)
+{
+	struct daemon d;
+	struct region r;
+	struct rp_answer a;
+	char *expected;
+	int fd;
+
+	daemon_start(&d, NULL);
+	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	fd = client_register(&d, &r, "../../etc", "a/b/../..", &a);
+	cr_assert_eq(a.status, 0, "refused: %s", a.reason);
+	close(fd);
+	{
+		char *path = seg_path(&d, "a_b_.._..", "_._.._etc", a.client_id, 0);
+		seg_wait_sealed(path);
+		free(path);
+	}
+	tree_len = 0;
+	tree_root = strlen(d.dir);
+	cr_assert_eq(nftw(d.dir, tree_entry, 16, FTW_PHYS), 0);
+	cr_assert_geq(asprintf(&expected,
+		"\n/log\n/sock\n/state\n/state/a_b_.._..\n/state/a_b_.._../_._.._etc-%d-%u-0.rpseg\n",
+		(int)getpid(), a.client_id), 0);
+	/* nftw order within a directory is readdir order: compare sorted */
+	{
+		char *lines[16], *got[16], *save = NULL, *copy = strdup(tree), *exp = strdup(expected);
+		int n = 0, m = 0;
+
+		for (char *l = strtok_r(copy, "\n", &save); l && n < 16; l = strtok_r(NULL, "\n", &save))
+			got[n++] = l;
+		for (char *l = strtok_r(exp, "\n", &save); l && m < 16; l = strtok_r(NULL, "\n", &save))
+			lines[m++] = l;
+		cr_assert_eq(n, m, "tree:\n%s", tree);
+		for (int i = 0; i < m; i++) {
+			bool found = false;
+			for (int j = 0; j < n; j++)
+				found |= strcmp(lines[i], got[j]) == 0;
+			cr_assert(found, "missing %s in tree:\n%s", lines[i], tree);
+		}
+		free(copy);
+		free(exp);
+	}
+	free(expected);
+	region_free(&r);
+	daemon_stop(&d);
+}
+
+Test(daemon, sighup_rotates_and_redefines_strings, .timeout = 60)
+{
+	struct daemon d;
+	struct region r;
+	struct rp_answer a;
+	struct names n;
+	char *p0, *p1, *five0, *five1, *expected;
+	int fd;
+
+	daemon_start(&d, NULL);
+	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	fd = client_register(&d, &r, "rot", "tests", &a);
+	cr_assert_eq(a.status, 0);
+	names_intern(&r, &n);
+	ring_claim(&r, 0, 55, 1);
+	record_five(&r, 0, &n, 100);
+	ring_wait_drained(&r, 0);
+	kill(d.pid, SIGHUP);
+	p0 = seg_path(&d, "tests", "rot", a.client_id, 0);
+	seg_wait_sealed(p0);
+	record_five(&r, 0, &n, 900);
+	ring_retire(&r, 0, 0);
+	ring_wait_free(&r, 0);
+	close(fd);
+	p1 = seg_path(&d, "tests", "rot", a.client_id, 1);
+	seg_wait_sealed(p1);
+
+	five0 = five_text(1, 100);
+	five1 = five_text(1, 900);
+	cr_assert_geq(asprintf(&expected,
+		"header pid=%d client=%u seq=0 name=rot session=tests cmdline=cc -c x.c \n"
+		"thread start 1 tid=55 slot=0\n"
+		"%s"
+		"loss 1 written=5 client_dropped=0 daemon_dropped=0\n"
+		"footer events=5 threads=1 reason=%u\n",
+		(int)getpid(), a.client_id, five0, RP_SEG_END_ROTATE), 0);
+	seg_expect(p0, expected);
+	free(expected);
+	cr_assert_geq(asprintf(&expected,
+		"header pid=%d client=%u seq=1 name=rot session=tests cmdline=cc -c x.c \n"
+		"thread start 1 tid=55 slot=0\n"
+		"%s"
+		"thread end 1 tid=55 slot=0\n"
+		"loss 1 written=10 client_dropped=0 daemon_dropped=0\n"
+		"footer events=5 threads=1 reason=%u\n",
+		(int)getpid(), a.client_id, five1, RP_SEG_END_EXIT), 0);
+	seg_expect(p1, expected);
+	free(expected);
+	free(five0);
+	free(five1);
+	free(p0);
+	free(p1);
+	region_free(&r);
+	daemon_stop(&d);
+}
+
+Test(daemon, rejects_bad_option_values_with_status_2, .timeout = 30)
+{
+	const char *argv[] = { daemon_path(), "--tick-ms", "0", NULL };
+	int out[2], status;
+	char buf[256] = { 0 };
+	pid_t pid;
+
+	cr_assert_eq(pipe(out), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		dup2(out[1], STDERR_FILENO);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(out[1]);
+	cr_assert_geq(read(out[0], buf, sizeof(buf) - 1), 0);
+	close(out[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2, "status 0x%x", status);
+	cr_assert_str_eq(buf, "ringprofd: --tick-ms: invalid value '0' (expected 1..1000)\n");
+}
+
+Test(daemon, drains_across_ring_wraps_and_slot_reuse_exactly, .timeout = 60)
+{
+	struct daemon d;
+	struct region r;
+	struct rp_answer a;
+	uint32_t query, key;
+	char *path, *expected;
+	size_t len;
+	FILE *out;
+	int fd;
+
+	daemon_start(&d, NULL);
+	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	fd = client_register(&d, &r, "wrap", "tests", &a);
+	cr_assert_eq(a.status, 0);
+	query = region_intern(&r, "Query");
+	key = region_intern(&r, "key");
+
+	/* 1000 events = 16000 bytes through a 4096-byte ring */
+	ring_claim(&r, 0, 11, 1);
+	for (uint64_t i = 0; i < 1000; i += 50) {
+		for (uint64_t k = i; k < i + 50; k++)
+			ring_put(&r, 0, RP_REC_INSTANT, query, k % 2 ? key : 0, 1000 + k * 3);
+		ring_publish(&r, 0);
+		ring_wait_drained(&r, 0);
+	}
+	ring_retire(&r, 0, 3);
+	ring_wait_free(&r, 0);
+
+	/* the slot's next owner: drops count from the previous owner's total */
+	ring_claim(&r, 0, 12, 2);
+	for (uint64_t k = 0; k < 10; k++)
+		ring_put(&r, 0, RP_REC_BEGIN, key, 0, 90000 - k);
+	ring_publish(&r, 0);
+	ring_retire(&r, 0, 7);
+	ring_wait_free(&r, 0);
+	close(fd);
+
+	out = open_memstream(&expected, &len);
+	fprintf(out, "header pid=%d client=%u seq=0 name=wrap session=tests cmdline=cc -c x.c \n",
+		(int)getpid(), a.client_id);
+	fprintf(out, "thread start 1 tid=11 slot=0\n");
+	for (uint64_t k = 0; k < 1000; k++)
+		fprintf(out, "event 1 INSTANT Query %s %llu\n", k % 2 ? "key" : "-",
+			(unsigned long long)(1000 + k * 3));
+	fprintf(out, "thread end 1 tid=11 slot=0\n"
+		"loss 1 written=1000 client_dropped=3 daemon_dropped=0\n"
+		"thread start 2 tid=12 slot=0\n");
+	for (uint64_t k = 0; k < 10; k++)
+		fprintf(out, "event 2 BEGIN key - %llu\n", (unsigned long long)(90000 - k));
+	fprintf(out, "thread end 2 tid=12 slot=0\n"
+		"loss 2 written=10 client_dropped=4 daemon_dropped=0\n"
+		"footer events=1010 threads=2 reason=%u\n", RP_SEG_END_EXIT);
+	fclose(out);
+	path = seg_path(&d, "tests", "wrap", a.client_id, 0);
+	seg_wait_sealed(path);
+	seg_expect(path, expected);
+	free(expected);
+	free(path);
+	region_free(&r);
+	daemon_stop(&d);
+}
+
+Test(daemon, refuses_clients_beyond_max_clients, .timeout = 60)
+{
+	static const char *const args[] = { "--max-clients", "1", NULL };
+	struct daemon d;
+	struct region r1, r2;
+	struct rp_answer a1, a2;
+	int f1, f2;
+
+	daemon_start(&d, args);
+	region_make(&r1, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	region_make(&r2, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	f1 = client_register(&d, &r1, "first", "tests", &a1);
+	cr_assert_eq(a1.status, 0);
+	f2 = client_register(&d, &r2, "second", "tests", &a2);
+	cr_assert_eq(a2.status, -EUSERS);
+	cr_assert_str_eq(a2.reason, "too many clients (limit 1)");
+	close(f1);
+	close(f2);
+	/* the slot is given back when the first client goes */
+	{
+		char *path = seg_path(&d, "tests", "first", a1.client_id, 0);
+		seg_wait_sealed(path);
+		free(path);
+	}
+	good_client_check(&d, "after");
+	cr_assert_eq(log_count(&d, "refused"), 1);
+	region_free(&r1);
+	region_free(&r2);
+	daemon_stop(&d);
+}
+
+/* Child side of the SIGKILL test: register the inherited region under the
+ * child's own pid, report the answer through a pipe, wait to be killed.
+ * No assertions here: failures show as a short read in the parent. */
+static void killed_child(const struct daemon *d, const struct region *r, int report)
+{
+	struct rp_hello h;
+	struct rp_answer a;
+	int fd = sock_connect(d->sock);
+
+	if (fd < 0)
+		_exit(1);
+	hello_init(&h, r, "victim", "tests", 0);
+	hello_send(fd, &h, NULL, r->memfd);
+	if (recv(fd, &a, sizeof(a), MSG_WAITALL) != (ssize_t)sizeof(a))
+		_exit(1);
+	if (write(report, &a, sizeof(a)) != (ssize_t)sizeof(a))
+		_exit(1);
+	for (;;)
+		pause();
+}
+
+Test(daemon, keeps_everything_a_killed_client_committed, .timeout = 60)
+{
+	struct daemon d;
+	struct region r;
+	struct rp_answer a;
+	struct names n;
+	char *path, *five, *expected;
+	int report[2], status;
+	pid_t child;
+
+	daemon_start(&d, NULL);
+	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	cr_assert_eq(pipe(report), 0);
+	child = fork();
+	cr_assert_geq(child, 0);
+	if (child == 0)
+		killed_child(&d, &r, report[1]);
+	close(report[1]);
+	cr_assert_eq(read(report[0], &a, sizeof(a)), (ssize_t)sizeof(a), "child did not register");
+	close(report[0]);
+	cr_assert_eq(a.status, 0, "refused: %s", a.reason);
+
+	/* the region is shared with the child: record as if it were the child,
+	 * publish, and kill it at once without waiting for a drain */
+	names_intern(&r, &n);
+	ring_claim(&r, 1, 4242, 1);
+	record_five(&r, 1, &n, 300);
+	kill(child, SIGKILL);
+	cr_assert_eq(waitpid(child, &status, 0), child);
+
+	path = seg_path_pid(&d, "tests", "victim", child, a.client_id, 0);
+	seg_wait_sealed(path);
+	five = five_text(1, 300);
+	cr_assert_geq(asprintf(&expected,
+		"header pid=%d client=%u seq=0 name=victim session=tests cmdline=\n"
+		"thread start 1 tid=4242 slot=1\n"
+		"%s"
+		"thread end 1 tid=4242 slot=1\n"
+		"loss 1 written=5 client_dropped=0 daemon_dropped=0\n"
+		"footer events=5 threads=1 reason=%u\n",
+		(int)child, a.client_id, five, RP_SEG_END_EXIT), 0);
+	seg_expect(path, expected);
+	free(expected);
+	free(five);
+	free(path);
+	region_free(&r);
+	daemon_stop(&d);
+}
+
+Test(daemon, drains_a_lossless_client_poked_through_its_eventfd, .timeout = 60)
+{
+	static const char *const args[] = { "--tick-ms", "1000", NULL };
+	struct daemon d;
+	struct region r;
+	struct rp_hello h;
+	struct rp_answer a;
+	struct pollfd p;
+	struct names n;
+	uint64_t end;
+	int fd, fds[2];
+
+	daemon_start(&d, args);
+	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	r.hdr->flags = RP_SHM_F_LOSSLESS;
+	fds[0] = r.memfd;
+	fds[1] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	cr_assert_geq(fds[1], 0);
+	fd = sock_connect(d.sock);
+	hello_init(&h, &r, "lossless", "tests", 0);
+	h.flags = RP_HELLO_F_LOSSLESS | RP_HELLO_F_EVENTFD;
+	hello_send_fds(fd, &h, NULL, fds, 2);
+	answer_read(fd, &a);
+	cr_assert_eq(a.status, 0, "refused: %s", a.reason);
+
+	names_intern(&r, &n);
+	ring_claim(&r, 0, 9, 1);
+	record_five(&r, 0, &n, 10);
+	cr_assert_eq(eventfd_write(fds[1], 1), 0);
+	/* the daemon consumes the poke, then the ring is drained */
+	p = (struct pollfd){ .fd = fds[1], .events = POLLIN };
+	end = now_ms() + WAIT_MS;
+	while (poll(&p, 1, 0) == 1) {
+		cr_assert_leq(now_ms(), end, "eventfd never read by ringprofd");
+		nap();
+	}
+	ring_wait_drained(&r, 0);
+	/* pairs with the release of daemon_heartbeat in the daemon's drain */
+	cr_assert_neq(rp_load_acquire(&r.hdr->daemon_heartbeat), 0);
+	close(fd);
+	close(fds[1]);
+	region_free(&r);
+	daemon_stop(&d);
+}
+
+Test(daemon, refuses_a_second_descriptor_that_is_not_an_eventfd, .timeout = 60)
+{
+	struct daemon d;
+	struct region r;
+	struct rp_hello h;
+	struct rp_answer a;
+	int fd, fds[2];
+
+	daemon_start(&d, NULL);
+	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	fds[0] = fds[1] = r.memfd;
+	fd = sock_connect(d.sock);
+	hello_init(&h, &r, "twofd", "tests", 0);
+	h.flags = RP_HELLO_F_EVENTFD;
+	hello_send_fds(fd, &h, NULL, fds, 2);
+	answer_read(fd, &a);
+	refusal_check(&d, &a, -EINVAL, "twofd", "second file descriptor is not an eventfd");
+	close(fd);
+	region_free(&r);
+	daemon_stop(&d);
+}
+
+/* Keep only the event lines of a decoded segment, appending to out. */
+static void event_lines(const char *text, FILE *out)
+{
+	for (const char *l = text; *l != '\0';) {
+		const char *nl = strchr(l, '\n');
+		size_t n = nl ? (size_t)(nl - l) + 1 : strlen(l);
+
+		if (strncmp(l, "event ", 6) == 0)
+			fwrite(l, 1, n, out);
+		l += n;
+	}
+}
+
+Test(daemon, rotates_by_size_and_loses_nothing_across_segments, .timeout = 60)
+{
+	static const char *const args[] = { "--rotate-size", "4K", "--flush-ms", "1", NULL };
+	struct daemon d;
+	struct region r;
+	struct rp_answer a;
+	uint32_t ids[8];
+	uint64_t ts = 0, x = 1;
+	char *expected, *got, line[128];
+	size_t elen, glen;
+	FILE *exp, *out;
+	uint32_t seq;
+	int fd;
+
+	daemon_start(&d, args);
+	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	fd = client_register(&d, &r, "big", "tests", &a);
+	cr_assert_eq(a.status, 0);
+	for (int i = 0; i < 8; i++) {
+		snprintf(line, sizeof(line), "kind-%d", i);
+		ids[i] = region_intern(&r, line);
+	}
+	exp = open_memstream(&expected, &elen);
+	ring_claim(&r, 0, 77, 1);
+	/* poorly compressible timestamps so that segments fill up */
+	for (int b = 0; b < 60; b++) {
+		for (int k = 0; k < 100; k++) {
+			uint32_t kind = ids[(x >> 7) % 8];
+
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			ts += (x >> 40) & 0xfffff;
+			ring_put(&r, 0, RP_REC_INSTANT, kind, 0, ts);
+			fprintf(exp, "event 1 INSTANT kind-%u - %llu\n", kind - 1,
+				(unsigned long long)ts);
+		}
+		ring_publish(&r, 0);
+		ring_wait_drained(&r, 0);
+	}
+	fclose(exp);
+	ring_retire(&r, 0, 0);
+	ring_wait_free(&r, 0);
+	close(fd);
+	snprintf(line, sizeof(line), "client %u pid %d (big) gone", a.client_id, (int)getpid());
+	log_wait(&d, line);
+
+	/* every segment sealed; all but the last by rotation; each defines the
+	 * strings its events use (seg_decode resolves them locally) */
+	out = open_memstream(&got, &glen);
+	for (seq = 0;; seq++) {
+		char *path = seg_path(&d, "tests", "big", a.client_id, seq);
+		char *text, *next, reason[96];
+
+		if (access(path, F_OK) != 0) {
+			free(path);
+			break;
+		}
+		seg_wait_sealed(path);
+		text = seg_decode(path);
+		next = seg_path(&d, "tests", "big", a.client_id, seq + 1);
+		if (access(next, F_OK) == 0) {
+			snprintf(reason, sizeof(reason), "reason=%u\n", RP_SEG_END_ROTATE);
+		} else {
+			/* the thread's cumulative counters close the last one */
+			snprintf(reason, sizeof(reason), "loss 1 written=6000 client_dropped=0 "
+				 "daemon_dropped=0\nfooter");
+			cr_assert_not_null(strstr(text, reason), "segment %u:\n%s", seq, text);
+			snprintf(reason, sizeof(reason), "reason=%u\n", RP_SEG_END_EXIT);
+		}
+		cr_assert_not_null(strstr(text, reason), "segment %u:\n%s", seq, text);
+		event_lines(text, out);
+		free(next);
+		free(text);
+		free(path);
+	}
+	fclose(out);
+	cr_assert_geq(seq, 3, "only %u segments", seq);
+	cr_assert_str_eq(got, expected);
+	free(got);
+	free(expected);
+	region_free(&r);
+	daemon_stop(&d);
+}
+
+Test(daemon, never_overwrites_an_existing_segment_file, .timeout = 60)
+{
+	struct daemon d;
+	struct region r;
+	struct rp_answer a;
+	char *dir, *old, *path;
+	size_t len;
+	int fd;
+
+	daemon_start(&d, NULL);
+	/* what an earlier daemon could have left for this pid, name and id 1 */
+	cr_assert_geq(asprintf(&dir, "%s/tests", d.state), 0);
+	cr_assert_eq(mkdir(dir, 0750), 0);
+	old = seg_path(&d, "tests", "again", 1, 0);
+	fd = open(old, O_WRONLY | O_CREAT | O_EXCL, 0640);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "old", 3), 3);
+	close(fd);
+
+	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	fd = client_register(&d, &r, "again", "tests", &a);
+	cr_assert_eq(a.status, 0, "refused: %s", a.reason);
+	cr_assert_eq(a.client_id, 1);
+	close(fd);
+	path = seg_path(&d, "tests", "again", 1, 1);
+	seg_wait_sealed(path);
+	{
+		char *text = seg_decode(path), *want;
+
+		cr_assert_geq(asprintf(&want, "header pid=%d client=1 seq=1 name=again "
+				       "session=tests cmdline=cc -c x.c \nfooter events=0 "
+				       "threads=0 reason=%u\n", (int)getpid(), RP_SEG_END_EXIT), 0);
+		cr_assert_str_eq(text, want);
+		free(want);
+		free(text);
+	}
+	{
+		char *data = slurp(old, &len);
+
+		cr_assert_eq(len, 3);
+		cr_assert_eq(memcmp(data, "old", 3), 0);
+		free(data);
+	}
+	free(path);
+	free(old);
+	free(dir);
+	region_free(&r);
+	daemon_stop(&d);
+}
+
+Test(daemon, fails_clearly_when_io_uring_is_refused, .timeout = 30)
+{
+	const char *argv[] = { daemon_path(), "--socket", "/nonexistent/sock", NULL };
+	int out[2], status;
+	char buf[256] = { 0 };
+	pid_t pid;
+
+	cr_assert_eq(pipe(out), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		/* io_uring_setup fails with EPERM, as under a locked-down policy */
+		struct sock_filter f[] = {
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		};
+		struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+
+		dup2(out[1], STDERR_FILENO);
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+			_exit(126);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(out[1]);
+	cr_assert_geq(read(out[0], buf, sizeof(buf) - 1), 0);
+	close(out[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status 0x%x", status);
+	cr_assert_str_eq(buf, "ringprofd: io_uring unavailable: Operation not permitted\n");
+}
