@@ -1347,6 +1347,11 @@ RP_API bool rp_impl_thread_attach(void)
 		t->no_slot = 1;
 err_no_slot:
 	rp_fetch_add_relaxed(&p->no_slot, (uint64_t)1);
+	/* Tell the daemon too, so that the loss is in the segment; pairs
+	 * with the acquire in the daemon's loss accounting.  p->hdr is
+	 * NULL when the registration went away under us. */
+	if (p->hdr != NULL)
+		rp_fetch_add_acq_rel(&p->hdr->no_slot_dropped, (uint64_t)1);
 	return false;
 }
 

@@ -338,10 +338,19 @@ void ring_loss_all(struct client *c)
 
 	if (c->seg == NULL || c->slots == NULL)
 		return;
-	items = calloc(c->geo.ring_count, sizeof(*items));
+	items = calloc(c->geo.ring_count + 1, sizeof(*items));
 	if (items == NULL) {
 		log_error("client %u: out of memory for loss items", c->id);
 		return;
+	}
+	/* Thread 0: events of threads that found no ring slot (seg.h). */
+	if (c->region != NULL) {
+		const struct rp_shm_header *hdr = (const struct rp_shm_header *)c->region;
+		/* pairs with the acq_rel add in the client's slot claim */
+		uint64_t no_slot = rp_load_acquire(&hdr->no_slot_dropped);
+
+		if (no_slot != 0)
+			items[n++] = (struct rp_seg_loss){ .thread = 0, .client_dropped = no_slot };
 	}
 	for (uint32_t i = 0; i < c->geo.ring_count; i++)
 		if (c->slots[i].active)

@@ -8,7 +8,8 @@
  *
  * --pause-at N   after N events per thread, report and wait for a signal
  * --forever      keep recording (index keeps counting) until SIGUSR1
- * On exit it prints one line per thread: "thread <t> committed <n>".
+ * On exit it prints one line per thread: "thread <t> committed <n>", then
+ * "dropped <n>" (full rings) and "no_slot <n>" (threads without a ring).
  */
 #define RINGPROF_IMPLEMENTATION
 #include <ringprof.h>
@@ -128,5 +129,6 @@ int main(int argc, char **argv)
 		printf("thread %u committed %llu\n", t,
 		       (unsigned long long)__atomic_load_n(&e2e_committed[t], __ATOMIC_ACQUIRE));
 	printf("dropped %llu\n", (unsigned long long)st.events_dropped);
+	printf("no_slot %llu\n", (unsigned long long)st.events_dropped_no_slot);
 	return 0;
 }

@@ -44,6 +44,7 @@ struct e2e_env {
 struct e2e_client {
 	pid_t pid;
 	FILE *out;           /* its stdout */
+	uint64_t no_slot;    /* its events dropped for want of a ring slot */
 };
 
 static struct e2e_env env;
@@ -170,7 +171,8 @@ static void e2e_teardown(void)
 	memset(&env, 0, sizeof(env));
 }
 
-static struct e2e_client e2e_client_spawn(const char *session, const char *const *args)
+static struct e2e_client e2e_client_spawn_env(const char *session, const char *const *args,
+					      const char *extra_env)
 {
 	char bin[512], sockenv[200], sessenv[100];
 	char *argv[16];
@@ -192,6 +194,8 @@ static struct e2e_client e2e_client_spawn(const char *session, const char *const
 	envp[n++] = "RINGPROF_CLOCK=monotonic";
 	if (getenv("ASAN_OPTIONS"))
 		envp[n++] = "ASAN_OPTIONS=detect_leaks=0";
+	if (extra_env)
+		envp[n++] = (char *)extra_env;
 	envp[n] = NULL;
 
 	cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
@@ -203,6 +207,11 @@ static struct e2e_client e2e_client_spawn(const char *session, const char *const
 	c.out = fdopen(pipefd[0], "r");
 	cr_assert_not_null(c.out);
 	return c;
+}
+
+static struct e2e_client e2e_client_spawn(const char *session, const char *const *args)
+{
+	return e2e_client_spawn_env(session, args, NULL);
 }
 
 /* Read one line of the client's stdout and check it is `want`. */
@@ -226,6 +235,7 @@ static unsigned e2e_client_finish(struct e2e_client *c, uint64_t *committed,
 	int st;
 
 	*dropped = UINT64_MAX;
+	c->no_slot = UINT64_MAX;
 	while (fgets(line, sizeof(line), c->out)) {
 		unsigned t;
 		unsigned long long v;
@@ -236,6 +246,8 @@ static unsigned e2e_client_finish(struct e2e_client *c, uint64_t *committed,
 			n++;
 		} else if (sscanf(line, "dropped %llu", &v) == 1) {
 			*dropped = v;
+		} else if (sscanf(line, "no_slot %llu", &v) == 1) {
+			c->no_slot = v;
 		}
 	}
 	fclose(c->out);
@@ -243,6 +255,8 @@ static unsigned e2e_client_finish(struct e2e_client *c, uint64_t *committed,
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 		  "client %d did not exit cleanly (status 0x%x)", c->pid, st);
 	cr_assert_neq(*dropped, UINT64_MAX, "client %d did not report its drops", c->pid);
+	cr_assert_neq(c->no_slot, UINT64_MAX, "client %d did not report its no-slot drops",
+		      c->pid);
 	return n;
 }
 
@@ -556,4 +570,40 @@ Test(e2e, sigterm_daemon_while_clients_run_seals_everything_and_clients_go_on)
 				      th->loss.daemon_dropped, th->next + 1);
 		}
 	}
+}
+
+Test(e2e, events_of_threads_without_a_ring_slot_are_counted_not_lost)
+{
+	enum { THREADS = 4, EVENTS = 20000 };
+	static const char *args[] = { "--threads", "4", "--events", "20000", NULL };
+	/* One slot for four threads: most of their events find no ring. */
+	struct e2e_client c = e2e_client_spawn_env("noslot", args, "RINGPROF_RINGS=1");
+	uint64_t committed[E2E_MAX_THREADS], dropped, written = 0, lost = 0;
+	static struct e2e_read rd;
+	struct e2e_proc *p;
+
+	cr_assert_eq(e2e_client_finish(&c, committed, &dropped), THREADS);
+	cr_assert_gt(c.no_slot, 0, "four threads shared one slot without a drop");
+	cr_assert_eq(e2e_daemon_stop(), 0);
+
+	e2e_read_all(&rd);
+	p = e2e_proc_of(&rd, (uint32_t)c.pid);
+	cr_assert(p->th[0].has_loss, "no LOSS item for thread 0 (no slot)");
+	cr_assert_eq(p->th[0].loss.client_dropped, c.no_slot,
+		     "segment counts %" PRIu64 " no-slot drops, the client %" PRIu64,
+		     p->th[0].loss.client_dropped, c.no_slot);
+	for (unsigned t = 0; t < E2E_MAX_THREADS; t++) {
+		struct e2e_thread *th = &p->th[t];
+
+		if (!th->has_loss)
+			continue;
+		cr_assert_eq(th->loss.written, th->records);
+		written += th->records;
+		lost += th->loss.client_dropped + th->loss.daemon_dropped;
+	}
+	/* Every event of every thread, its name included, is written or
+	 * counted: in its ring's counters or in thread 0's. */
+	cr_assert_eq(written + lost, THREADS * (EVENTS + 1),
+		     "%" PRIu64 " written + %" PRIu64 " counted != %d committed",
+		     written, lost, THREADS * (EVENTS + 1));
 }

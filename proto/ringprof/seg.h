@@ -130,7 +130,10 @@ struct rp_seg_clock {
 RP_STATIC_ASSERT(sizeof(struct rp_seg_clock) == 24, "seg clock size");
 
 /* LOSS item: cumulative counts for one thread since it started.
- * committed = written + client_dropped + daemon_dropped. */
+ * committed = written + client_dropped + daemon_dropped.
+ * Thread numbers start at 1; a LOSS item for thread 0 counts, in
+ * client_dropped, the events of the whole process that were dropped because
+ * their thread found no free ring slot (written is 0). */
 struct rp_seg_loss {
 	uint32_t thread;
 	uint32_t reserved;

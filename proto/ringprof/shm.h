@@ -72,7 +72,11 @@ struct rp_shm_header {
 				  * in rp_impl_intern_slow(), acquire in the
 				  * daemon's string scan */
 	uint64_t string_dropped; /* rp_intern() calls refused (area full) */
-	uint8_t  pad1[RP_CACHE_LINE - 16];
+	uint64_t no_slot_dropped; /* events of threads that found no free ring
+				   * slot; acq_rel add in the client's slot
+				   * claim, acquire in the daemon's loss
+				   * accounting */
+	uint8_t  pad1[RP_CACHE_LINE - 24];
 
 	/* line 2: written by the daemon */
 	uint64_t daemon_heartbeat; /* CLOCK_MONOTONIC ns of the daemon's last
@@ -85,6 +89,7 @@ struct rp_shm_header {
 
 RP_STATIC_ASSERT(sizeof(struct rp_shm_header) == 256, "shm header size");
 RP_STATIC_ASSERT(offsetof(struct rp_shm_header, string_used) == 64, "shm line 1");
+RP_STATIC_ASSERT(offsetof(struct rp_shm_header, no_slot_dropped) == 80, "shm line 1");
 RP_STATIC_ASSERT(offsetof(struct rp_shm_header, daemon_heartbeat) == 128, "shm line 2");
 
 /* rp_ring_ctl.state */
