@@ -115,8 +115,10 @@
  * THREADS, LOSS AND FORK
  * ======================================================================
  *
- *   Every thread lazily claims its own ring slot at its first event and
- *   gives it back when it exits (a pthread key destructor).  A ring is
+ *   Every thread lazily claims its own ring slot at its first event,
+ *   lock-free (a compare-and-swap among this process's threads, then one
+ *   on the shared slot state), and gives it back when it exits (a pthread
+ *   key destructor).  A ring is
  *   single-producer: only the owning thread writes it.  When all slots are
  *   taken, the events of a thread without a slot are dropped and counted
  *   (rp_client_stats.events_dropped_no_slot); that thread retries a claim
@@ -270,6 +272,7 @@ struct rp_impl_thread {
 	uint64_t bytes;           /* ring_bytes */
 	uint32_t clock;           /* RP_CLOCK_* */
 	uint32_t no_slot;         /* events dropped since the last failed claim */
+	uint32_t slot;            /* index of ctl in the region */
 };
 
 /* Slow paths of the event functions (rare: first event of a thread, a
@@ -511,6 +514,8 @@ struct rp_impl_proc {
 	uint64_t str_nomem;      /* refused for lack of private memory */
 
 	uint64_t no_slot;        /* atomic (private): events without a slot */
+	uint32_t *slot_busy;     /* atomic (private), one per slot: 1 while a
+				  * thread of this process claims or owns it */
 	uint32_t rings_claimed;
 	uint64_t stalled_heartbeat; /* atomic (private): 1 + the heartbeat a
 				     * lossless wait gave up on; 0 = none */
@@ -518,8 +523,9 @@ struct rp_impl_proc {
 };
 
 static struct rp_impl_proc rp_impl_proc_state;
-static pthread_mutex_t rp_impl_lock = PTHREAD_MUTEX_INITIALIZER; /* every slow
-								   * path; held
+static pthread_mutex_t rp_impl_lock = PTHREAD_MUTEX_INITIALIZER; /* slow paths
+								   * but slot
+								   * claims; held
 								   * across fork */
 static pthread_once_t rp_impl_once = PTHREAD_ONCE_INIT;
 static pthread_key_t rp_impl_key;
@@ -1115,6 +1121,12 @@ static int rp_impl_region_create(struct rp_impl_proc *p)
 			goto err_map;
 		}
 	}
+	p->slot_busy = (uint32_t *)calloc(o->ring_count, sizeof(uint32_t));
+	if (p->slot_busy == NULL) {
+		ret = -ENOMEM;
+		rp_impl_reasonf("no memory for %u ring slots", (unsigned)o->ring_count);
+		goto err_evfd;
+	}
 	p->base = (unsigned char *)base;
 	p->hdr = hdr;
 	p->str_used = 0;
@@ -1125,6 +1137,10 @@ static int rp_impl_region_create(struct rp_impl_proc *p)
 			rp_impl_string_refused(p);
 	return 0;
 
+err_evfd:
+	if (p->evfd >= 0)
+		close(p->evfd);
+	p->evfd = -1;
 err_map:
 	munmap(base, (size_t)p->region_size);
 err_memfd:
@@ -1140,6 +1156,8 @@ static void rp_impl_region_destroy(struct rp_impl_proc *p)
 		close(p->evfd);
 	munmap(p->base, (size_t)p->region_size);
 	close(p->memfd);
+	free(p->slot_busy);
+	p->slot_busy = NULL;
 	p->evfd = -1;
 	p->memfd = -1;
 	p->base = NULL;
@@ -1154,6 +1172,10 @@ static void rp_impl_thread_exit(void *arg)
 		/* pairs with the daemon's acquire of state before its final
 		 * drain; everything this thread published is before it */
 		rp_store_release(&t->ctl->state, RP_SLOT_RETIRED);
+		/* pairs with the CAS in rp_impl_claim(): another thread of
+		 * ours may try the slot now (it waits for the daemon's FREE) */
+		if (rp_impl_proc_state.slot_busy != NULL)
+			rp_store_release(&rp_impl_proc_state.slot_busy[t->slot], (uint32_t)0);
 	}
 	memset(t, 0, sizeof(*t));
 }
@@ -1184,7 +1206,9 @@ static void rp_impl_atfork_child(void)
 		p->sock = p->memfd = p->evfd = -1;
 		p->base = NULL;
 		p->hdr = NULL;
-		p->rings_claimed = 0;
+		free(p->slot_busy);
+		p->slot_busy = NULL;
+		rp_store_relaxed(&p->rings_claimed, (uint32_t)0);
 		rp_store_relaxed(&p->no_slot, (uint64_t)0);
 		rp_store_relaxed(&p->stalled_heartbeat, (uint64_t)0);
 		snprintf(p->reason, sizeof(p->reason), "not registered yet");
@@ -1296,21 +1320,35 @@ static struct rp_ring_ctl *rp_impl_ring(struct rp_impl_proc *p, uint32_t i)
 static bool rp_impl_claim(struct rp_impl_proc *p, struct rp_impl_thread *t)
 {
 	struct rp_ring_ctl *ctl;
-	uint32_t i, expected;
+	uint32_t i, expected, busy;
 
 	for (i = 0; i < p->hdr->ring_count; i++) {
+		/* Lock-free claim: a thread first wins the slot among the
+		 * threads of this process (private flag), and only then
+		 * writes the slot's owner fields, so two threads never mix
+		 * their tid and owner_seq.  Pairs with the release in
+		 * rp_impl_thread_exit(). */
+		busy = 0;
+		if (rp_load_relaxed(&p->slot_busy[i]) != 0 ||
+		    !rp_cas_acq_rel(&p->slot_busy[i], &busy, (uint32_t)1))
+			continue;
 		ctl = rp_impl_ring(p, i);
 		/* pairs with the daemon's release (CAS RETIRED->FREE) after
 		 * its last drain of the slot */
-		if (rp_load_acquire(&ctl->state) != RP_SLOT_FREE)
+		if (rp_load_acquire(&ctl->state) != RP_SLOT_FREE) {
+			rp_store_release(&p->slot_busy[i], (uint32_t)0);
 			continue;
+		}
 		rp_store_relaxed(&ctl->tid, (uint32_t)syscall(SYS_gettid));
 		rp_store_relaxed(&ctl->owner_seq, rp_load_relaxed(&ctl->owner_seq) + 1);
 		expected = RP_SLOT_FREE;
 		/* the release half publishes tid and owner_seq to the daemon's
-		 * acquire of state */
-		if (!rp_cas_acq_rel(&ctl->state, &expected, RP_SLOT_OWNED))
+		 * acquire of state; only the daemon could have moved the slot
+		 * since, and it never moves a FREE one */
+		if (!rp_cas_acq_rel(&ctl->state, &expected, RP_SLOT_OWNED)) {
+			rp_store_release(&p->slot_busy[i], (uint32_t)0);
 			continue;
+		}
 		t->ctl = ctl;
 		t->data = (unsigned char *)ctl + sizeof(*ctl);
 		t->bytes = p->hdr->ring_bytes;
@@ -1321,7 +1359,8 @@ static bool rp_impl_claim(struct rp_impl_proc *p, struct rp_impl_thread *t)
 		t->tail = rp_load_acquire(&ctl->tail);
 		t->clock = p->clock;
 		t->no_slot = 0;
-		p->rings_claimed++;
+		t->slot = i;
+		rp_fetch_add_relaxed(&p->rings_claimed, (uint32_t)1);
 		pthread_setspecific(rp_impl_key, t);
 		return true;
 	}
@@ -1338,9 +1377,7 @@ RP_API bool rp_impl_thread_attach(void)
 		return false;
 	if (t->no_slot != 0 && t->no_slot++ % RP_IMPL_NO_SLOT_RETRY != 0)
 		goto err_no_slot;
-	pthread_mutex_lock(&rp_impl_lock);
-	ok = rp_load_relaxed(&p->state) == RP_IMPL_ENABLED && rp_impl_claim(p, t);
-	pthread_mutex_unlock(&rp_impl_lock);
+	ok = rp_load_acquire(&p->state) == RP_IMPL_ENABLED && rp_impl_claim(p, t);
 	if (ok)
 		return true;
 	if (t->no_slot == 0)
@@ -1512,7 +1549,7 @@ RP_API void rp_stats(struct rp_client_stats *out)
 	}
 	out->strings_dropped += p->str_nomem;
 	out->strings_interned = p->nstr;
-	out->rings_claimed = p->rings_claimed;
+	out->rings_claimed = rp_load_relaxed(&p->rings_claimed);
 	pthread_mutex_unlock(&rp_impl_lock);
 }
 
