@@ -326,7 +326,10 @@ void ring_flush_older(struct client *c, uint64_t now, uint64_t flush_ns)
 	for (uint32_t i = 0; i < c->geo.ring_count; i++) {
 		struct ring_slot *rs = &c->slots[i];
 
-		if (rs->enc_open && (flush_ns == 0 || now - rs->enc_since >= flush_ns))
+		/* enc_since may be later than now: the encoder can open
+		 * during the drain of the very tick that read now */
+		if (rs->enc_open && (flush_ns == 0 ||
+				     (now > rs->enc_since && now - rs->enc_since >= flush_ns)))
 			ring_flush(c, rs);
 	}
 }

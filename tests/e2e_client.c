@@ -8,6 +8,8 @@
  *
  * --pause-at N   after N events per thread, report and wait for a signal
  * --forever      keep recording (index keeps counting) until SIGUSR1
+ * --pace-ms N    sleep N ms after every 1000 events (spreads them over
+ *                many drain ticks)
  * On exit it prints one line per thread: "thread <t> committed <n>", then
  * "dropped <n>" (full rings) and "no_slot <n>" (threads without a ring).
  */
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define E2E_KEYS 16
@@ -28,6 +31,7 @@
 static unsigned long e2e_events = 100000;
 static unsigned long e2e_pause_at;   /* 0: no pause */
 static int e2e_forever;
+static unsigned long e2e_pace_ms;
 static volatile sig_atomic_t e2e_stop;
 static pthread_barrier_t e2e_paused;
 static uint64_t e2e_committed[64];
@@ -62,6 +66,11 @@ static void *e2e_worker(void *argp)
 				pause();
 		}
 		rp_integer(kind, keys[i % E2E_KEYS], i);
+		if (e2e_pace_ms && i % 1000 == 999) {
+			struct timespec ts = { 0, (long)e2e_pace_ms * 1000000L };
+
+			nanosleep(&ts, NULL);
+		}
 		/* Published after the event, so a reader of this counter knows
 		 * a lower bound of what was committed. */
 		__atomic_store_n(&e2e_committed[t], i + 1, __ATOMIC_RELEASE);
@@ -71,7 +80,8 @@ static void *e2e_worker(void *argp)
 
 static void e2e_usage(FILE *f)
 {
-	fprintf(f, "usage: e2e_client [--threads N] [--events N] [--pause-at N] [--forever]\n");
+	fprintf(f, "usage: e2e_client [--threads N] [--events N] [--pause-at N] [--forever]\n"
+		"                  [--pace-ms N]\n");
 }
 
 int main(int argc, char **argv)
@@ -81,6 +91,7 @@ int main(int argc, char **argv)
 		{ "events", required_argument, NULL, 'e' },
 		{ "pause-at", required_argument, NULL, 'p' },
 		{ "forever", no_argument, NULL, 'F' },
+		{ "pace-ms", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -95,6 +106,7 @@ int main(int argc, char **argv)
 		case 'e': e2e_events = strtoul(optarg, NULL, 10); break;
 		case 'p': e2e_pause_at = strtoul(optarg, NULL, 10); break;
 		case 'F': e2e_forever = 1; break;
+		case 'P': e2e_pace_ms = strtoul(optarg, NULL, 10); break;
 		case 'h': e2e_usage(stdout); return 0;
 		default: e2e_usage(stderr); return 2;
 		}

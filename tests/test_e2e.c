@@ -266,6 +266,8 @@ struct e2e_thread {
 	int worker;          /* t from "worker-<t>", -1 until named */
 	uint64_t events;     /* E2E events read */
 	uint64_t records;    /* every event read, the thread's name included */
+	uint64_t blocks;     /* EVENTS blocks its events came in */
+	uint64_t last_block; /* file offset of the last one */
 	uint64_t next;       /* lowest value the next event may have */
 	bool contiguous;     /* every value == its position so far */
 	bool has_loss;
@@ -335,6 +337,10 @@ static void e2e_read_all(struct e2e_read *rd)
 			th = &p->th[it.event.thread];
 			th->seen = true;
 			th->records++;
+			if (th->blocks == 0 || it.offset != th->last_block) {
+				th->blocks++;
+				th->last_block = it.offset;
+			}
 			if (it.event.type == RP_REC_THREAD_NAME) {
 				cr_assert_eq(sscanf(it.event.kind, "worker-%d", &th->worker), 1,
 					     "unexpected thread name %s", it.event.kind);
@@ -606,4 +612,30 @@ Test(e2e, events_of_threads_without_a_ring_slot_are_counted_not_lost)
 	cr_assert_eq(written + lost, THREADS * (EVENTS + 1),
 		     "%" PRIu64 " written + %" PRIu64 " counted != %d committed",
 		     written, lost, THREADS * (EVENTS + 1));
+}
+
+Test(e2e, events_recorded_across_many_drain_ticks_share_blocks)
+{
+	/* 50,000 events per thread over at least 50 ms: 50 or more drain
+	 * ticks of 1 ms.  About 0.3 MiB encoded per thread, so a block is
+	 * cut at 256 KiB or after a second, never at every tick (that would
+	 * defeat compression). */
+	static const char *args[] = { "--threads", "2", "--events", "50000",
+				      "--pace-ms", "1", NULL };
+	struct e2e_client c = e2e_client_spawn("paced", args);
+	uint64_t committed[E2E_MAX_THREADS], dropped;
+	static struct e2e_read rd;
+	struct e2e_proc *p;
+
+	cr_assert_eq(e2e_client_finish(&c, committed, &dropped), 2);
+	cr_assert_eq(e2e_daemon_stop(), 0);
+	e2e_read_all(&rd);
+	p = e2e_proc_of(&rd, (uint32_t)c.pid);
+	for (int t = 0; t < 2; t++) {
+		struct e2e_thread *th = e2e_worker(p, t);
+
+		cr_assert_eq(th->events, 50000);
+		cr_assert_leq(th->blocks, 3, "worker-%d: %" PRIu64 " EVENTS blocks", t,
+			      th->blocks);
+	}
 }
