@@ -241,23 +241,22 @@ Test(cli, verify_walks_a_directory_in_order)
 
 Test(cli, summarize_groups_arguments_by_label)
 {
-	/* The same numbers as per argument below: each label has one key. */
+	/* The same numbers as per argument below: each label has one key.  CPU
+	 * time: t1 1.000..10.501 ms, t2 1.001..1.501 ms; the two cache hits
+	 * count as invocations of their items. */
 	expect(ARGS("summarize", "main.rpseg"), 0,
-	       "Item     Kind             Count  Total ms   Self ms  Cache hits\n"
-	       "codegen  GenericActivity      1  9.001000  5.000000           0\n"
-	       "typeck   Query                2  4.501000  3.501000           1\n"
-	       "type_of  Query                1  1.000000  1.000000           1\n"
-	       "Total                         4            9.501000           2\n"
+	       "Item     Self time  % of total time      Time  Item count  Cache hits\n"
+	       "codegen   5.000000            50.00  9.001000           1           0\n"
+	       "typeck    3.501000            35.01  4.501000           3           1\n"
+	       "type_of   1.000000            10.00  1.000000           2           1\n"
+	       "Total     9.501000            95.00                     6           2\n"
 	       "\n"
-	       "Instants\n"
-	       "Item     Kind           Count\n"
-	       "type_of  QueryCacheHit      1\n"
-	       "typeck   QueryCacheHit      1\n"
+	       "Artifact sizes\n"
+	       "Item    Count  Bytes\n"
+	       "main.o      1  12345\n"
 	       "\n"
-	       "Integers\n"
-	       "Item    Kind          Count    Sum\n"
-	       "main.o  ArtifactSize      1  12345\n"
-	       "\n"
+	       "CPU time: 10.001000 ms over 2 threads (each from its first to its last event)\n"
+	       "Wall time: 9.501000 ms over 1 process (first to last event)\n"
 	       "Events: 12 read, 4 dropped (3 by clients, 1 by the daemon)\n",
 	       "");
 }
@@ -265,21 +264,18 @@ Test(cli, summarize_groups_arguments_by_label)
 Test(cli, summarize_tables_time_per_item)
 {
 	expect(ARGS("summarize", "--by-arg", "main.rpseg"), 0,
-	       "Item          Kind             Count  Total ms   Self ms  Cache hits\n"
-	       "codegen       GenericActivity      1  9.001000  5.000000           0\n"
-	       "typeck(main)  Query                2  4.501000  3.501000           1\n"
-	       "type_of(x)    Query                1  1.000000  1.000000           1\n"
-	       "Total                              4            9.501000           2\n"
+	       "Item          Self time  % of total time      Time  Item count  Cache hits\n"
+	       "codegen        5.000000            50.00  9.001000           1           0\n"
+	       "typeck(main)   3.501000            35.01  4.501000           3           1\n"
+	       "type_of(x)     1.000000            10.00  1.000000           2           1\n"
+	       "Total          9.501000            95.00                     6           2\n"
 	       "\n"
-	       "Instants\n"
-	       "Item          Kind           Count\n"
-	       "type_of(x)    QueryCacheHit      1\n"
-	       "typeck(main)  QueryCacheHit      1\n"
+	       "Artifact sizes\n"
+	       "Item    Count  Bytes\n"
+	       "main.o      1  12345\n"
 	       "\n"
-	       "Integers\n"
-	       "Item    Kind          Count    Sum\n"
-	       "main.o  ArtifactSize      1  12345\n"
-	       "\n"
+	       "CPU time: 10.001000 ms over 2 threads (each from its first to its last event)\n"
+	       "Wall time: 9.501000 ms over 1 process (first to last event)\n"
 	       "Events: 12 read, 4 dropped (3 by clients, 1 by the daemon)\n",
 	       "");
 }
@@ -287,12 +283,14 @@ Test(cli, summarize_tables_time_per_item)
 Test(cli, summarize_warns_about_unbalanced_intervals)
 {
 	expect(ARGS("summarize", "unb.rpseg"), 0,
-	       "Item   Kind   Count  Total ms   Self ms  Cache hits\n"
-	       "a      Query      1  4.000000  4.000000           0\n"
-	       "b      Query      1  4.000000  4.000000           0\n"
-	       "c      Query      0  0.000000  0.000000           0\n"
-	       "Total             2            8.000000           0\n"
+	       "Item   Self time  % of total time      Time  Item count  Cache hits\n"
+	       "a       4.000000            61.54  4.000000           1           0\n"
+	       "b       4.000000            61.54  4.000000           1           0\n"
+	       "c       0.000000             0.00  0.000000           0           0\n"
+	       "Total   8.000000           123.08                     2           0\n"
 	       "\n"
+	       "CPU time: 6.500000 ms over 1 thread (each from its first to its last event)\n"
+	       "Wall time: 6.500000 ms over 1 process (first to last event)\n"
 	       "Events: 6 read, 0 dropped (0 by clients, 0 by the daemon)\n"
 	       "warning: 1 END without BEGIN, 1 interval closed out of order, "
 	       "1 interval still open at the end, 0 events with undefined strings\n",
@@ -302,19 +300,18 @@ Test(cli, summarize_warns_about_unbalanced_intervals)
 Test(cli, summarize_json_has_the_same_numbers)
 {
 	expect(ARGS("summarize", "--json", "--by-arg", "main.rpseg"), 0,
-	       "{\"intervals\":["
-	       "{\"item\":\"codegen\",\"kind\":\"GenericActivity\",\"arg\":\"codegen\",\"count\":1,"
-	       "\"total_ns\":9001000,\"self_ns\":5000000,\"cache_hits\":0},"
-	       "{\"item\":\"typeck(main)\",\"kind\":\"Query\",\"arg\":\"typeck(main)\",\"count\":2,"
-	       "\"total_ns\":4501000,\"self_ns\":3501000,\"cache_hits\":1},"
-	       "{\"item\":\"type_of(x)\",\"kind\":\"Query\",\"arg\":\"type_of(x)\",\"count\":1,"
-	       "\"total_ns\":1000000,\"self_ns\":1000000,\"cache_hits\":1}],"
-	       "\"instants\":["
-	       "{\"item\":\"type_of(x)\",\"kind\":\"QueryCacheHit\",\"arg\":\"type_of(x)\",\"count\":1},"
-	       "{\"item\":\"typeck(main)\",\"kind\":\"QueryCacheHit\",\"arg\":\"typeck(main)\",\"count\":1}],"
-	       "\"integers\":["
-	       "{\"item\":\"main.o\",\"kind\":\"ArtifactSize\",\"arg\":\"main.o\",\"count\":1,\"sum\":12345}],"
-	       "\"events\":12,\"dropped\":{\"client\":3,\"daemon\":1},"
+	       "{\"processes\":[{\"name\":\"rustc\",\"pid\":4242,\"host\":\"buildhost\","
+	       "\"cmdline\":[\"rustc\",\"--edition=2021\",\"main.rs\"]}],"
+	       "\"items\":["
+	       "{\"item\":\"codegen\",\"count\":1,\"self_ns\":5000000,\"time_ns\":9001000,"
+	       "\"cache_hits\":0,\"blocked_ns\":0,\"incremental_load_ns\":0,\"incremental_hashing_ns\":0},"
+	       "{\"item\":\"typeck(main)\",\"count\":3,\"self_ns\":3501000,\"time_ns\":4501000,"
+	       "\"cache_hits\":1,\"blocked_ns\":0,\"incremental_load_ns\":0,\"incremental_hashing_ns\":0},"
+	       "{\"item\":\"type_of(x)\",\"count\":2,\"self_ns\":1000000,\"time_ns\":1000000,"
+	       "\"cache_hits\":1,\"blocked_ns\":0,\"incremental_load_ns\":0,\"incremental_hashing_ns\":0}],"
+	       "\"instants\":[],\"artifact_sizes\":[{\"item\":\"main.o\",\"count\":1,\"bytes\":12345}],"
+	       "\"integers\":[],\"cpu_ns\":10001000,\"wall_ns\":9501000,\"threads\":2,\"events\":12,"
+	       "\"dropped\":{\"client\":3,\"daemon\":1},"
 	       "\"warnings\":{\"unmatched_end\":0,\"out_of_order\":0,\"open\":0,\"undefined_strings\":0}}\n",
 	       "");
 }

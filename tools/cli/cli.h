@@ -41,5 +41,10 @@ void cli_print_ms(FILE *f, int64_t ns);
 int dump_main(int argc, char **argv);
 int verify_main(int argc, char **argv);
 int summarize_main(int argc, char **argv);
+int diff_main(int argc, char **argv);
+int report_main(int argc, char **argv);
+int chrome_main(int argc, char **argv);
+int folded_main(int argc, char **argv);
+int stat_main(int argc, char **argv);
 
 #endif /* RINGPROF_CLI_H */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "export.h"
 
 #define DUMP_RECOVER 0x1u
 
@@ -85,6 +86,7 @@ int dump_main(int argc, char **argv)
 	static const struct cli_flag flags[] = { { "--recover", DUMP_RECOVER }, { NULL, 0 } };
 	struct rp_reader *r;
 	struct rp_item it;
+	struct progress prog;
 	uint64_t base_ns = 0;
 	unsigned bits;
 	int n, ret, status = 0;
@@ -96,7 +98,9 @@ int dump_main(int argc, char **argv)
 		     (bits & DUMP_RECOVER ? RP_READER_RECOVER : 0));
 	if (!r)
 		return CLI_EXIT_BAD;
+	progress_open(&prog, r, "dump");
 	while ((ret = rp_reader_next(r, &it)) == 1) {
+		progress_item(&prog, &it);
 		switch (it.kind) {
 		case RP_ITEM_SEGMENT:
 			base_ns = it.segment.info.clock_mono_ns;
@@ -146,6 +150,7 @@ int dump_main(int argc, char **argv)
 			break;
 		}
 	}
+	progress_close(&prog);
 	if (ret < 0) {
 		fflush(stdout);
 		fprintf(stderr, "ringprof: %s\n", rp_reader_error(r));

@@ -18,6 +18,11 @@ static const char main_usage[] =
 	"  dump       print every item of the segments, one line each\n"
 	"  verify     check every block of every segment\n"
 	"  summarize  time, count and cache hits per query; artifact sizes\n"
+	"  diff       compare two runs item by item (BASE NEW)\n"
+	"  report     the comparison of two runs as an HTML page (BASE NEW -o FILE)\n"
+	"  chrome     Trace Event Format JSON for Perfetto UI and chrome://tracing\n"
+	"  folded     folded stacks for flamegraph.pl, inferno and speedscope\n"
+	"  stat       events, sizes, compression and losses of the segments\n"
 	"\n"
 	"Run 'ringprof <command> --help' for the options of a command.\n";
 
@@ -106,6 +111,11 @@ int main(int argc, char **argv)
 		{ "dump", dump_main },
 		{ "verify", verify_main },
 		{ "summarize", summarize_main },
+		{ "diff", diff_main },
+		{ "report", report_main },
+		{ "chrome", chrome_main },
+		{ "folded", folded_main },
+		{ "stat", stat_main },
 	};
 
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||

@@ -1,18 +1,9 @@
 /*
  * summarize.c - `ringprof summarize`: where the time went, per item.
  *
- * Intervals are matched per thread: an END closes the innermost open BEGIN
- * of the same kind and argument.  When that BEGIN is not the innermost open
- * one, the intervals above it stay open and the match is counted as closed
- * out of order; an END with no such BEGIN is counted as unmatched.  A
- * closed interval's self time is its duration minus the durations of the
- * intervals closed directly inside it (clamped at 0).  Intervals still open
- * when the input ends are counted as open.  Threads are told apart by the
- * segment's host, boot id, daemon, registration and pid, so an interval may
- * span a rotation of segments.
- *
- * Memory: one row per distinct (kind, argument) and one stack per thread as
- * deep as its nesting; nothing grows with the number of events.
+ * The numbers come from profile.c (its top comment says how self time,
+ * time, counts and the blocked and incremental columns are computed); this
+ * file prints them, for all processes together or one by one.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,635 +11,356 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <bsd/stdlib.h>
-
 #include "cli.h"
+#include "profile.h"
 
-#define SUM_JSON    0x1u
-#define SUM_RECOVER 0x2u
-#define SUM_BY_ARG  0x4u
+#define SUM_JSON       0x1u
+#define SUM_RECOVER    0x2u
+#define SUM_BY_ARG     0x4u
+#define SUM_BY_PROCESS 0x8u
 
 static const char summarize_usage[] =
-	"usage: ringprof summarize [--json] [--recover] [--by-arg] PATH...\n"
+	"usage: ringprof summarize [--json] [--recover] [--by-arg] [--by-process] PATH...\n"
 	"\n"
-	"Tables of what the recorded processes spent their time on:\n"
-	"  intervals  one row per Item and Kind.  The Item is the argument's\n"
-	"             label: an argument written name(key), such as a query and\n"
-	"             its key \"typeck(main)\", counts under its name \"typeck\"\n"
-	"             (with --by-arg, under the whole argument); the kind when\n"
-	"             there is no argument.  Columns: count, total time, self time (the time\n"
-	"             not spent in intervals nested directly inside) and cache\n"
-	"             hits (QueryCacheHit instants with the same argument, shown\n"
-	"             on the Query row); sorted by self time, largest first\n"
-	"  instants   count per kind and argument\n"
-	"  integers   count and sum of values per kind and argument\n"
-	"then the events read and dropped (from the loss counters), and a warning\n"
-	"line for ENDs without BEGIN, intervals closed out of order and intervals\n"
-	"still open at the end.  An END closes the innermost open BEGIN of the\n"
-	"same kind and argument.  Times are in milliseconds.\n"
+	"Where the recorded processes spent their time, one row per Item, sorted\n"
+	"by self time, largest first.  The Item of an event is its argument's\n"
+	"label: an argument written name(key), such as a query and its key\n"
+	"\"typeck(main)\", counts under \"typeck\" (with --by-arg, under the whole\n"
+	"argument); an event without argument counts under its kind.  Columns\n"
+	"(times in milliseconds):\n"
+	"  Self time        time inside the item's intervals and not inside an\n"
+	"                   interval nested in them, per thread\n"
+	"  % of total time  self time over the CPU time below\n"
+	"  Time             whole durations of its intervals (hashing excluded:\n"
+	"                   it runs inside the query it fingerprints)\n"
+	"  Item count       Query, QueryBlocked, GenericActivity (and other)\n"
+	"                   intervals, plus QueryCacheHit instants\n"
+	"  Cache hits       QueryCacheHit instants\n"
+	"  Blocked time, Incremental load time, Incremental result hashing time\n"
+	"                   QueryBlocked, IncrementalLoadResult and\n"
+	"                   IncrementalResultHashing intervals of the item: taken\n"
+	"                   out of the self time of the interval around them and\n"
+	"                   counted in the item's own self time, as rustc's\n"
+	"                   measureme does (columns all zero are not shown)\n"
+	"Then other instants (count), artifact sizes (ArtifactSize integers:\n"
+	"count and bytes) and other integers, the CPU time (each thread from its\n"
+	"first to its last event, summed), the wall time (first to last event of\n"
+	"the run), the events read and dropped, and a warning line for ENDs\n"
+	"without BEGIN, intervals closed out of order and intervals still open at\n"
+	"the end (an END closes the innermost open BEGIN of the same kind and\n"
+	"argument; none of these stops the analysis).\n"
 	"\n"
-	"  --json     print one JSON object instead of tables (times in ns)\n"
-	"  --recover  read every whole block of a damaged file instead of stopping\n"
-	"  --by-arg   one row per whole argument instead of per label\n";
-
-enum sum_class { SUM_INTERVAL, SUM_INSTANT, SUM_INTEGER };
-
-struct sum_row {
-	enum sum_class cls;
-	char *kind, *arg;        /* NUL-terminated copies; arg NULL when none */
-	size_t kind_len, arg_len;
-	uint64_t hash;
-	uint64_t count;
-	uint64_t total_ns, self_ns;
-	uint64_t cache_hits;
-	uint64_t sum;            /* INTEGER values, saturating */
-};
-
-struct sum_open {
-	struct sum_row *row;
-	int64_t begin_ns;
-	uint64_t child_ns;
-};
-
-/* Identity of a thread across segments of the same client. */
-struct sum_thread_key {
-	char host[64];
-	char boot_id[40];
-	uint64_t daemon_pid;
-	uint32_t client_id;
-	uint32_t pid;
-	uint32_t thread;
-	uint32_t zero;       /* no padding: keys are compared with memcmp() */
-};
-
-_Static_assert(sizeof(struct sum_thread_key) == 128, "thread key has no padding");
-
-struct sum_thread {
-	struct sum_thread_key key;
-	struct sum_open *stack;
-	size_t depth, cap;
-	struct rp_seg_loss loss;  /* latest cumulative counters */
-};
-
-struct sum {
-	struct sum_row **slots;  /* open addressing on (class, kind, arg) */
-	size_t mask, rows;
-	struct sum_thread *threads;
-	size_t nthreads, tcap, last;
-	struct sum_thread_key seg;   /* thread key of the current segment */
-	uint64_t events;
-	uint64_t unmatched_end, out_of_order, undefined;
-	bool by_arg;                 /* --by-arg: rows per whole argument */
-};
-
-static uint64_t sum_hash(enum sum_class cls, const char *k, size_t kl, const char *a, size_t al)
-{
-	uint64_t h = 1469598103934665603u ^ (uint64_t)cls;
-
-	for (size_t i = 0; i < kl; i++)
-		h = (h ^ (unsigned char)k[i]) * 1099511628211u;
-	h = (h ^ (a ? 0x100u : 0x200u)) * 1099511628211u;
-	for (size_t i = 0; i < al; i++)
-		h = (h ^ (unsigned char)a[i]) * 1099511628211u;
-	return h;
-}
-
-static bool sum_row_is(const struct sum_row *r, enum sum_class cls, const char *k, size_t kl,
-		       const char *a, size_t al)
-{
-	return r->cls == cls && r->kind_len == kl && memcmp(r->kind, k, kl) == 0 &&
-	       (r->arg != NULL) == (a != NULL) && r->arg_len == al &&
-	       (!a || memcmp(r->arg, a, al) == 0);
-}
-
-static int sum_grow(struct sum *s)
-{
-	size_t cap = s->slots ? (s->mask + 1) * 2 : 1024;
-	struct sum_row **slots = calloc(cap, sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	for (size_t i = 0; s->slots && i <= s->mask; i++) {
-		struct sum_row *r = s->slots[i];
-		if (!r)
-			continue;
-		size_t j = r->hash & (cap - 1);
-		while (slots[j])
-			j = (j + 1) & (cap - 1);
-		slots[j] = r;
-	}
-	free(s->slots);
-	s->slots = slots;
-	s->mask = cap - 1;
-	return 0;
-}
-
-static char *sum_dup(const char *p, size_t len)
-{
-	char *c = malloc(len + 1);
-
-	if (c) {
-		memcpy(c, p, len);
-		c[len] = '\0';
-	}
-	return c;
-}
-
-/* The row of (cls, kind, arg), created at zero; NULL when out of memory. */
-static struct sum_row *sum_row_get(struct sum *s, enum sum_class cls, const char *k, size_t kl,
-				   const char *a, size_t al)
-{
-	uint64_t h = sum_hash(cls, k, kl, a, al);
-	struct sum_row *r;
-	size_t i;
-
-	if ((s->rows + 1) * 2 > (s->slots ? s->mask + 1 : 0) && sum_grow(s) < 0)
-		return NULL;
-	for (i = h & s->mask; s->slots[i]; i = (i + 1) & s->mask)
-		if (s->slots[i]->hash == h && sum_row_is(s->slots[i], cls, k, kl, a, al))
-			return s->slots[i];
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return NULL;
-	r->cls = cls;
-	r->hash = h;
-	r->kind = sum_dup(k, kl);
-	r->kind_len = kl;
-	r->arg = a ? sum_dup(a, al) : NULL;
-	r->arg_len = a ? al : 0;
-	if (!r->kind || (a && !r->arg)) {
-		free(r->kind);
-		free(r->arg);
-		free(r);
-		return NULL;
-	}
-	s->slots[i] = r;
-	s->rows++;
-	return r;
-}
-
-static struct sum_thread *sum_thread_get(struct sum *s, uint32_t thread)
-{
-	struct sum_thread_key key = s->seg;
-
-	key.thread = thread;
-	if (s->last < s->nthreads && memcmp(&s->threads[s->last].key, &key, sizeof(key)) == 0)
-		return &s->threads[s->last];
-	for (size_t i = 0; i < s->nthreads; i++) {
-		if (memcmp(&s->threads[i].key, &key, sizeof(key)) == 0) {
-			s->last = i;
-			return &s->threads[i];
-		}
-	}
-	if (s->nthreads == s->tcap) {
-		size_t cap = s->tcap ? s->tcap * 2 : 16;
-		struct sum_thread *t = reallocarray(s->threads, cap, sizeof(*t));
-		if (!t)
-			return NULL;
-		s->threads = t;
-		s->tcap = cap;
-	}
-	memset(&s->threads[s->nthreads], 0, sizeof(s->threads[0]));
-	s->threads[s->nthreads].key = key;
-	s->last = s->nthreads;
-	return &s->threads[s->nthreads++];
-}
-
-static void sum_add_sat(uint64_t *a, uint64_t b)
-{
-	*a = *a + b < *a ? UINT64_MAX : *a + b;
-}
-
-/* Close the open interval at stack position i at end_ns. */
-static void sum_close(struct sum_thread *t, size_t i, int64_t end_ns)
-{
-	struct sum_open *o = &t->stack[i];
-	uint64_t dur = end_ns > o->begin_ns ? (uint64_t)end_ns - (uint64_t)o->begin_ns : 0;
-
-	o->row->count++;
-	sum_add_sat(&o->row->total_ns, dur);
-	sum_add_sat(&o->row->self_ns, dur > o->child_ns ? dur - o->child_ns : 0);
-	if (i > 0)
-		sum_add_sat(&t->stack[i - 1].child_ns, dur);
-	memmove(&t->stack[i], &t->stack[i + 1], (t->depth - i - 1) * sizeof(*o));
-	t->depth--;
-}
-
-static int sum_event(struct sum *s, const struct rp_item *it)
-{
-	const char *k = it->event.kind, *a = it->event.arg;
-	size_t kl = it->event.kind_len, al = it->event.arg_len;
-	struct sum_thread *t;
-	struct sum_row *r;
-
-	/* The label of "name(key)" is "name"; see summarize_usage. */
-	if (a && !s->by_arg) {
-		const char *paren = memchr(a, '(', al);
-
-		if (paren && paren > a)
-			al = (size_t)(paren - a);
-	}
-	s->events++;
-	if (it->event.undefined)
-		s->undefined++;
-	switch (it->event.type) {
-	case RP_REC_BEGIN:
-		t = sum_thread_get(s, it->event.thread);
-		r = sum_row_get(s, SUM_INTERVAL, k, kl, a, al);
-		if (!t || !r)
-			return -ENOMEM;
-		if (t->depth == t->cap) {
-			size_t cap = t->cap ? t->cap * 2 : 16;
-			struct sum_open *st = reallocarray(t->stack, cap, sizeof(*st));
-			if (!st)
-				return -ENOMEM;
-			t->stack = st;
-			t->cap = cap;
-		}
-		t->stack[t->depth++] = (struct sum_open){ .row = r, .begin_ns = it->event.ns };
-		return 0;
-	case RP_REC_END:
-		t = sum_thread_get(s, it->event.thread);
-		r = sum_row_get(s, SUM_INTERVAL, k, kl, a, al);
-		if (!t || !r)
-			return -ENOMEM;
-		for (size_t i = t->depth; i-- > 0;) {
-			if (t->stack[i].row == r) {
-				if (i + 1 != t->depth)
-					s->out_of_order++;
-				sum_close(t, i, it->event.ns);
-				return 0;
-			}
-		}
-		s->unmatched_end++;
-		return 0;
-	case RP_REC_INSTANT:
-		r = sum_row_get(s, SUM_INSTANT, k, kl, a, al);
-		if (!r)
-			return -ENOMEM;
-		r->count++;
-		if (kl == 13 && memcmp(k, "QueryCacheHit", 13) == 0) {
-			r = sum_row_get(s, SUM_INTERVAL, "Query", 5, a, al);
-			if (!r)
-				return -ENOMEM;
-			r->cache_hits++;
-		}
-		return 0;
-	case RP_REC_INTEGER:
-		r = sum_row_get(s, SUM_INTEGER, k, kl, a, al);
-		if (!r)
-			return -ENOMEM;
-		r->count++;
-		sum_add_sat(&r->sum, it->event.value);
-		return 0;
-	default:
-		return 0;  /* THREAD_NAME */
-	}
-}
-
-static int sum_row_cmp(const void *pa, const void *pb)
-{
-	const struct sum_row *a = *(struct sum_row *const *)pa, *b = *(struct sum_row *const *)pb;
-	const char *ai = a->arg ? a->arg : a->kind, *bi = b->arg ? b->arg : b->kind;
-	int c;
-
-	if (a->cls != b->cls)
-		return a->cls < b->cls ? -1 : 1;
-	if (a->cls == SUM_INTERVAL && a->self_ns != b->self_ns)
-		return a->self_ns > b->self_ns ? -1 : 1;
-	if (a->cls == SUM_INTEGER && a->sum != b->sum)
-		return a->sum > b->sum ? -1 : 1;
-	if (a->count != b->count)
-		return a->count > b->count ? -1 : 1;
-	c = strcmp(ai, bi);
-	return c ? c : strcmp(a->kind, b->kind);
-}
-
-static size_t sum_ms_width(uint64_t ns)
-{
-	char b[32];
-	return (size_t)snprintf(b, sizeof(b), "%" PRIu64 ".%06" PRIu64, ns / 1000000, ns % 1000000);
-}
-
-static size_t sum_u64_width(uint64_t v)
-{
-	char b[24];
-	return (size_t)snprintf(b, sizeof(b), "%" PRIu64, v);
-}
-
-static void sum_pad(size_t n)
-{
-	while (n--)
-		putchar(' ');
-}
-
-/* Columns printed as cli_print_bytes() prints them (\xNN escapes). */
-static size_t sum_text_width(const char *s, size_t len)
-{
-	size_t w = 0;
-
-	for (size_t i = 0; i < len; i++)
-		w += ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? 4 : 1;
-	return w;
-}
-
-static void sum_cell_text(const char *s, size_t len, size_t width)
-{
-	size_t w = sum_text_width(s, len);
-
-	cli_print_bytes(stdout, s, len, false);
-	sum_pad(width > w ? width - w : 0);
-}
-
-static void sum_cell_u64(uint64_t v, size_t width)
-{
-	printf("%*" PRIu64, (int)width, v);
-}
-
-static void sum_cell_ms(uint64_t ns, size_t width)
-{
-	size_t w = sum_ms_width(ns);
-
-	sum_pad(width > w ? width - w : 0);
-	cli_print_ms(stdout, (int64_t)(ns > INT64_MAX ? INT64_MAX : ns));
-}
-
-static void sum_widen(size_t *w, size_t v)
-{
-	if (v > *w)
-		*w = v;
-}
-
-/* One table: the n rows of class cls, with a Total line for intervals. */
-static void sum_print_table(struct sum_row **rows, size_t n, enum sum_class cls)
-{
-	static const char *const heads[][6] = {
-		[SUM_INTERVAL] = { "Item", "Kind", "Count", "Total ms", "Self ms", "Cache hits" },
-		[SUM_INSTANT] = { "Item", "Kind", "Count", NULL, NULL, NULL },
-		[SUM_INTEGER] = { "Item", "Kind", "Count", "Sum", NULL, NULL },
-	};
-	const char *const *h = heads[cls];
-	size_t w[6] = { 0 }, cols = 0;
-	uint64_t tot_count = 0, tot_self = 0, tot_hits = 0;
-
-	while (cols < 6 && h[cols]) {
-		w[cols] = strlen(h[cols]);
-		cols++;
-	}
-	if (cls == SUM_INTERVAL)
-		sum_widen(&w[0], strlen("Total"));
-	for (size_t i = 0; i < n; i++) {
-		const struct sum_row *r = rows[i];
-
-		sum_widen(&w[0], r->arg ? sum_text_width(r->arg, r->arg_len) :
-					  sum_text_width(r->kind, r->kind_len));
-		sum_widen(&w[1], sum_text_width(r->kind, r->kind_len));
-		tot_count += r->count;
-		sum_add_sat(&tot_self, r->self_ns);
-		tot_hits += r->cache_hits;
-		sum_widen(&w[2], sum_u64_width(tot_count));
-		if (cls == SUM_INTERVAL) {
-			sum_widen(&w[3], sum_ms_width(r->total_ns));
-			sum_widen(&w[4], sum_ms_width(tot_self));
-			sum_widen(&w[5], sum_u64_width(tot_hits));
-		} else if (cls == SUM_INTEGER) {
-			sum_widen(&w[3], sum_u64_width(r->sum));
-		}
-	}
-	for (size_t c = 0; c < cols; c++) {
-		if (c)
-			printf("  ");
-		if (c < 2)
-			printf("%-*s", (int)w[c], h[c]);
-		else
-			printf("%*s", (int)w[c], h[c]);
-	}
-	putchar('\n');
-	for (size_t i = 0; i < n; i++) {
-		const struct sum_row *r = rows[i];
-
-		if (r->arg)
-			sum_cell_text(r->arg, r->arg_len, w[0]);
-		else
-			sum_cell_text(r->kind, r->kind_len, w[0]);
-		printf("  ");
-		sum_cell_text(r->kind, r->kind_len, w[1]);
-		printf("  ");
-		sum_cell_u64(r->count, w[2]);
-		if (cls == SUM_INTERVAL) {
-			printf("  ");
-			sum_cell_ms(r->total_ns, w[3]);
-			printf("  ");
-			sum_cell_ms(r->self_ns, w[4]);
-			printf("  ");
-			sum_cell_u64(r->cache_hits, w[5]);
-		} else if (cls == SUM_INTEGER) {
-			printf("  ");
-			sum_cell_u64(r->sum, w[3]);
-		}
-		putchar('\n');
-	}
-	if (cls == SUM_INTERVAL) {
-		printf("%-*s  %-*s  ", (int)w[0], "Total", (int)w[1], "");
-		sum_cell_u64(tot_count, w[2]);
-		printf("  %*s  ", (int)w[3], "");
-		sum_cell_ms(tot_self, w[4]);
-		printf("  ");
-		sum_cell_u64(tot_hits, w[5]);
-		putchar('\n');
-	}
-}
-
-static void sum_json_str(const char *s, size_t len)
-{
-	putchar('"');
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			printf("\\u%04x", c);  /* bytes shown as code points U+0000..U+00FF */
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
-static void sum_print_json(const struct sum *s, struct sum_row **rows, size_t n,
-			   uint64_t open, uint64_t cdrop, uint64_t ddrop)
-{
-	static const char *const names[] = { "intervals", "instants", "integers" };
-	size_t i = 0;
-
-	printf("{");
-	for (int cls = SUM_INTERVAL; cls <= SUM_INTEGER; cls++) {
-		bool first = true;
-		printf("\"%s\":[", names[cls]);
-		for (; i < n && rows[i]->cls == (enum sum_class)cls; i++) {
-			const struct sum_row *r = rows[i];
-			printf("%s{\"item\":", first ? "" : ",");
-			first = false;
-			sum_json_str(r->arg ? r->arg : r->kind, r->arg ? r->arg_len : r->kind_len);
-			printf(",\"kind\":");
-			sum_json_str(r->kind, r->kind_len);
-			printf(",\"arg\":");
-			if (r->arg)
-				sum_json_str(r->arg, r->arg_len);
-			else
-				printf("null");
-			printf(",\"count\":%" PRIu64, r->count);
-			if (cls == SUM_INTERVAL)
-				printf(",\"total_ns\":%" PRIu64 ",\"self_ns\":%" PRIu64
-				       ",\"cache_hits\":%" PRIu64, r->total_ns, r->self_ns, r->cache_hits);
-			if (cls == SUM_INTEGER)
-				printf(",\"sum\":%" PRIu64, r->sum);
-			printf("}");
-		}
-		printf("],");
-	}
-	printf("\"events\":%" PRIu64 ",\"dropped\":{\"client\":%" PRIu64 ",\"daemon\":%" PRIu64 "},"
-	       "\"warnings\":{\"unmatched_end\":%" PRIu64 ",\"out_of_order\":%" PRIu64
-	       ",\"open\":%" PRIu64 ",\"undefined_strings\":%" PRIu64 "}}\n",
-	       s->events, cdrop, ddrop, s->unmatched_end, s->out_of_order, open, s->undefined);
-}
-
-static void sum_free(struct sum *s)
-{
-	for (size_t i = 0; s->slots && i <= s->mask; i++) {
-		if (s->slots[i]) {
-			free(s->slots[i]->kind);
-			free(s->slots[i]->arg);
-			free(s->slots[i]);
-		}
-	}
-	free(s->slots);
-	for (size_t i = 0; i < s->nthreads; i++)
-		free(s->threads[i].stack);
-	free(s->threads);
-}
+	"  --json        print one JSON object instead (times in ns)\n"
+	"  --recover     read every whole block of a damaged file instead of stopping\n"
+	"  --by-arg      one row per whole argument instead of per label\n"
+	"  --by-process  one summary per process instead of one for all of them\n";
 
 static const char *sum_plural(uint64_t n, const char *one, const char *many)
 {
 	return n == 1 ? one : many;
 }
 
-static int sum_report(struct sum *s, bool json)
+/* self over total as a percentage with 2 decimals, rounded half up. */
+static void sum_fmt_pct(char *buf, size_t len, uint64_t self, uint64_t total)
 {
-	struct sum_row **rows = calloc(s->rows ? s->rows : 1, sizeof(*rows));
-	uint64_t open = 0, cdrop = 0, ddrop = 0;
-	size_t n = 0, i;
+	unsigned __int128 hundredths = 0;
+
+	if (total)
+		hundredths = ((unsigned __int128)self * 10000 + total / 2) / total;
+	snprintf(buf, len, "%" PRIu64 ".%02u", (uint64_t)(hundredths / 100),
+		 (unsigned)(hundredths % 100));
+}
+
+static int64_t sum_i64(uint64_t v)
+{
+	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+/* The ITEM rows (the first ones of rows) and their Total. */
+static int sum_print_items(struct profile_row **rows, size_t n, const struct profile_totals *tot)
+{
+	static const char *const heads[] = {
+		"Item", "Self time", "% of total time", "Time", "Item count", "Cache hits",
+		"Blocked time", "Incremental load time", "Incremental result hashing time",
+	};
+	uint64_t self = 0, count = 0, hits = 0, blocked = 0, load = 0, hashing = 0;
+	struct grid g;
+	char pct[32];
+	int ret = grid_open(&g, 9, heads);
+
+	for (size_t i = 0; ret == 0 && i < n && rows[i]->cls == PROFILE_ITEM; i++) {
+		const struct profile_row *r = rows[i];
+
+		profile_add_sat(&self, r->self_ns);
+		count += r->count;
+		hits += r->cache_hits;
+		profile_add_sat(&blocked, r->blocked_ns);
+		profile_add_sat(&load, r->load_ns);
+		profile_add_sat(&hashing, r->hashing_ns);
+		sum_fmt_pct(pct, sizeof(pct), r->self_ns, tot->cpu_ns);
+		if (grid_cell_bytes(&g, r->label, r->label_len) < 0 ||
+		    grid_cell_ms(&g, sum_i64(r->self_ns), false) < 0 ||
+		    grid_cell(&g, "%s", pct) < 0 ||
+		    grid_cell_ms(&g, sum_i64(r->time_ns), false) < 0 ||
+		    grid_cell(&g, "%" PRIu64, r->count) < 0 ||
+		    grid_cell(&g, "%" PRIu64, r->cache_hits) < 0 ||
+		    grid_cell_ms(&g, sum_i64(r->blocked_ns), false) < 0 ||
+		    grid_cell_ms(&g, sum_i64(r->load_ns), false) < 0 ||
+		    grid_cell_ms(&g, sum_i64(r->hashing_ns), false) < 0)
+			ret = -ENOMEM;
+	}
+	for (size_t c = 6; ret == 0 && c < 9; c++)
+		grid_hide_if_zero(&g, c);
+	sum_fmt_pct(pct, sizeof(pct), self, tot->cpu_ns);
+	if (ret == 0 &&
+	    (grid_cell(&g, "Total") < 0 || grid_cell_ms(&g, sum_i64(self), false) < 0 ||
+	     grid_cell(&g, "%s", pct) < 0 || grid_cell(&g, "%s", "") < 0 ||
+	     grid_cell(&g, "%" PRIu64, count) < 0 || grid_cell(&g, "%" PRIu64, hits) < 0 ||
+	     grid_cell_ms(&g, sum_i64(blocked), false) < 0 ||
+	     grid_cell_ms(&g, sum_i64(load), false) < 0 ||
+	     grid_cell_ms(&g, sum_i64(hashing), false) < 0))
+		ret = -ENOMEM;
+	if (ret == 0)
+		grid_print(&g, stdout);
+	grid_close(&g);
+	return ret;
+}
+
+/* The rows of class cls (and of kind ArtifactSize or not, for integers). */
+static bool sum_row_in(const struct profile_row *r, enum profile_class cls, int artifact)
+{
+	bool is_artifact = r->kind_len == 12 && memcmp(r->kind, "ArtifactSize", 12) == 0;
+
+	return r->cls == cls && (artifact < 0 || is_artifact == (artifact == 1));
+}
+
+/* A table of instants or integers; nothing when it has no row. */
+static int sum_print_other(struct profile_row **rows, size_t n, enum profile_class cls,
+			   int artifact, const char *title)
+{
+	static const char *const heads[][4] = {
+		{ "Item", "Kind", "Count", NULL },
+		{ "Item", "Count", "Bytes", NULL },
+		{ "Item", "Kind", "Count", "Sum" },
+	};
+	const char *const *h = cls == PROFILE_INSTANT ? heads[0] : artifact ? heads[1] : heads[2];
+	size_t cols = h[3] ? 4 : 3, shown = 0;
+	struct grid g;
+	int ret = grid_open(&g, cols, h);
+
+	for (size_t i = 0; ret == 0 && i < n; i++) {
+		const struct profile_row *r = rows[i];
+
+		if (!sum_row_in(r, cls, artifact))
+			continue;
+		shown++;
+		ret = grid_cell_bytes(&g, r->label, r->label_len);
+		if (ret == 0 && artifact != 1)
+			ret = grid_cell_bytes(&g, r->kind, r->kind_len);
+		if (ret == 0)
+			ret = grid_cell(&g, "%" PRIu64, r->count);
+		if (ret == 0 && cls == PROFILE_INTEGER)
+			ret = grid_cell(&g, "%" PRIu64, r->sum);
+	}
+	if (ret == 0 && shown) {
+		printf("\n%s\n", title);
+		grid_print(&g, stdout);
+	}
+	grid_close(&g);
+	return ret;
+}
+
+static void sum_print_totals(const struct profile_totals *tot)
+{
+	char cpu[32], wall[32];
+
+	grid_fmt_ms(cpu, sizeof(cpu), sum_i64(tot->cpu_ns), false);
+	grid_fmt_ms(wall, sizeof(wall), sum_i64(profile_wall_ns(tot)), false);
+	printf("\nCPU time: %s ms over %" PRIu64 " %s (each from its first to its last event)\n",
+	       cpu, tot->threads, sum_plural(tot->threads, "thread", "threads"));
+	printf("Wall time: %s ms over %" PRIu64 " %s (first to last event)\n", wall,
+	       tot->processes, sum_plural(tot->processes, "process", "processes"));
+	printf("Events: %" PRIu64 " read, %" PRIu64 " dropped (%" PRIu64 " by clients, %" PRIu64
+	       " by the daemon)\n", tot->events, tot->client_dropped + tot->daemon_dropped,
+	       tot->client_dropped, tot->daemon_dropped);
+	if (tot->unmatched_end || tot->out_of_order || tot->open || tot->undefined)
+		printf("warning: %" PRIu64 " %s, %" PRIu64 " %s, %" PRIu64 " %s, %" PRIu64 " %s\n",
+		       tot->unmatched_end,
+		       sum_plural(tot->unmatched_end, "END without BEGIN", "ENDs without BEGIN"),
+		       tot->out_of_order, sum_plural(tot->out_of_order, "interval closed out of order",
+						     "intervals closed out of order"),
+		       tot->open, sum_plural(tot->open, "interval still open at the end",
+					     "intervals still open at the end"),
+		       tot->undefined, sum_plural(tot->undefined, "event with undefined strings",
+						  "events with undefined strings"));
+}
+
+static int sum_print_text(const struct profile_table *tab, const struct profile_totals *tot)
+{
+	size_t n;
+	struct profile_row **rows = profile_sorted(tab, &n);
+	int ret;
 
 	if (!rows)
 		return -ENOMEM;
-	for (i = 0; s->slots && i <= s->mask; i++)
-		if (s->slots[i])
-			rows[n++] = s->slots[i];
-	qsort(rows, n, sizeof(*rows), sum_row_cmp);
-	for (i = 0; i < s->nthreads; i++) {
-		open += s->threads[i].depth;
-		cdrop += s->threads[i].loss.client_dropped;
-		ddrop += s->threads[i].loss.daemon_dropped;
+	ret = sum_print_items(rows, n, tot);
+	if (ret == 0)
+		ret = sum_print_other(rows, n, PROFILE_INSTANT, -1, "Instants");
+	if (ret == 0)
+		ret = sum_print_other(rows, n, PROFILE_INTEGER, 1, "Artifact sizes");
+	if (ret == 0)
+		ret = sum_print_other(rows, n, PROFILE_INTEGER, 0, "Integers");
+	if (ret == 0)
+		sum_print_totals(tot);
+	free(rows);
+	return ret;
+}
+
+static void sum_json_proc(const struct profile_proc *pr)
+{
+	printf("\"name\":");
+	profile_json_str(stdout, pr->name, strlen(pr->name));
+	printf(",\"pid\":%" PRIu32 ",\"host\":", pr->pid);
+	profile_json_str(stdout, pr->host, strlen(pr->host));
+	printf(",\"cmdline\":");
+	profile_json_cmdline(stdout, pr);
+}
+
+/* The fields of one summary (no braces). */
+static int sum_json_section(const struct profile_table *tab, const struct profile_totals *tot)
+{
+	static const char *const names[] = { "items", "instants", "artifact_sizes", "integers" };
+	size_t n;
+	struct profile_row **rows = profile_sorted(tab, &n);
+
+	if (!rows)
+		return -ENOMEM;
+	for (int s = 0; s < 4; s++) {
+		enum profile_class cls = s == 0 ? PROFILE_ITEM : s == 1 ? PROFILE_INSTANT : PROFILE_INTEGER;
+		int artifact = s < 2 ? -1 : s == 2;
+		bool first = true;
+
+		printf("%s\"%s\":[", s ? "," : "", names[s]);
+		for (size_t i = 0; i < n; i++) {
+			const struct profile_row *r = rows[i];
+
+			if (!sum_row_in(r, cls, artifact))
+				continue;
+			printf("%s{\"item\":", first ? "" : ",");
+			first = false;
+			profile_json_str(stdout, r->label, r->label_len);
+			if (cls != PROFILE_ITEM && artifact != 1) {
+				printf(",\"kind\":");
+				profile_json_str(stdout, r->kind, r->kind_len);
+			}
+			printf(",\"count\":%" PRIu64, r->count);
+			if (cls == PROFILE_ITEM)
+				printf(",\"self_ns\":%" PRIu64 ",\"time_ns\":%" PRIu64
+				       ",\"cache_hits\":%" PRIu64 ",\"blocked_ns\":%" PRIu64
+				       ",\"incremental_load_ns\":%" PRIu64
+				       ",\"incremental_hashing_ns\":%" PRIu64,
+				       r->self_ns, r->time_ns, r->cache_hits, r->blocked_ns, r->load_ns,
+				       r->hashing_ns);
+			if (cls == PROFILE_INTEGER)
+				printf(",\"%s\":%" PRIu64, artifact == 1 ? "bytes" : "sum", r->sum);
+			printf("}");
+		}
+		printf("]");
 	}
-	if (json) {
-		sum_print_json(s, rows, n, open, cdrop, ddrop);
-		free(rows);
-		return 0;
-	}
-	i = 0;
-	for (int cls = SUM_INTERVAL; cls <= SUM_INTEGER; cls++) {
-		size_t lo = i;
-		while (i < n && rows[i]->cls == (enum sum_class)cls)
-			i++;
-		if (cls != SUM_INTERVAL && i == lo)
-			continue;
-		if (cls != SUM_INTERVAL)
-			printf("\n%s\n", cls == SUM_INSTANT ? "Instants" : "Integers");
-		sum_print_table(rows + lo, i - lo, (enum sum_class)cls);
-	}
-	printf("\nEvents: %" PRIu64 " read, %" PRIu64 " dropped (%" PRIu64 " by clients, %" PRIu64
-	       " by the daemon)\n", s->events, cdrop + ddrop, cdrop, ddrop);
-	if (s->unmatched_end || s->out_of_order || open || s->undefined) {
-		printf("warning: %" PRIu64 " %s, %" PRIu64 " %s, %" PRIu64 " %s, %" PRIu64 " %s\n",
-		       s->unmatched_end, sum_plural(s->unmatched_end, "END without BEGIN", "ENDs without BEGIN"),
-		       s->out_of_order, sum_plural(s->out_of_order, "interval closed out of order",
-						    "intervals closed out of order"),
-		       open, sum_plural(open, "interval still open at the end", "intervals still open at the end"),
-		       s->undefined, sum_plural(s->undefined, "event with undefined strings",
-						 "events with undefined strings"));
-	}
+	printf(",\"cpu_ns\":%" PRIu64 ",\"wall_ns\":%" PRIu64 ",\"threads\":%" PRIu64
+	       ",\"events\":%" PRIu64 ",\"dropped\":{\"client\":%" PRIu64 ",\"daemon\":%" PRIu64 "},"
+	       "\"warnings\":{\"unmatched_end\":%" PRIu64 ",\"out_of_order\":%" PRIu64
+	       ",\"open\":%" PRIu64 ",\"undefined_strings\":%" PRIu64 "}",
+	       tot->cpu_ns, profile_wall_ns(tot), tot->threads, tot->events, tot->client_dropped,
+	       tot->daemon_dropped, tot->unmatched_end, tot->out_of_order, tot->open, tot->undefined);
 	free(rows);
 	return 0;
+}
+
+static int sum_all(const struct profile *p, bool json)
+{
+	struct profile_table tab = { 0 };
+	struct profile_totals tot = { 0 };
+	int ret = 0;
+
+	for (size_t i = 0; ret == 0 && i < p->nprocs; i++)
+		ret = profile_merge(&tab, &tot, &p->procs[i]);
+	if (ret == 0 && json) {
+		printf("{\"processes\":[");
+		for (size_t i = 0; i < p->nprocs; i++) {
+			printf("%s{", i ? "," : "");
+			sum_json_proc(&p->procs[i]);
+			printf("}");
+		}
+		printf("],");
+		ret = sum_json_section(&tab, &tot);
+		printf("}\n");
+	} else if (ret == 0) {
+		ret = sum_print_text(&tab, &tot);
+	}
+	profile_table_free(&tab);
+	return ret;
+}
+
+static int sum_by_process(const struct profile *p, bool json)
+{
+	int ret = 0;
+
+	if (json)
+		printf("{\"processes\":[");
+	for (size_t i = 0; ret == 0 && i < p->nprocs; i++) {
+		const struct profile_proc *pr = &p->procs[i];
+		struct profile_totals tot = pr->tot;
+
+		tot.processes = 1;
+		if (json) {
+			printf("%s{", i ? "," : "");
+			sum_json_proc(pr);
+			printf(",");
+			ret = sum_json_section(&pr->tab, &tot);
+			printf("}");
+			continue;
+		}
+		printf("%sProcess %zu of %zu: ", i ? "\n" : "", i + 1, p->nprocs);
+		cli_print_bytes(stdout, pr->name, strlen(pr->name), false);
+		printf(", pid %" PRIu32 " on ", pr->pid);
+		cli_print_bytes(stdout, pr->host, strlen(pr->host), false);
+		printf("\nCommand line: ");
+		profile_print_cmdline(stdout, pr);
+		printf("\n\n");
+		ret = sum_print_text(&pr->tab, &tot);
+	}
+	if (json)
+		printf("]}\n");
+	return ret;
 }
 
 int summarize_main(int argc, char **argv)
 {
 	static const struct cli_flag flags[] = {
-		{ "--json", SUM_JSON }, { "--recover", SUM_RECOVER },
-		{ "--by-arg", SUM_BY_ARG }, { NULL, 0 }
+		{ "--json", SUM_JSON }, { "--recover", SUM_RECOVER }, { "--by-arg", SUM_BY_ARG },
+		{ "--by-process", SUM_BY_PROCESS }, { NULL, 0 }
 	};
-	struct sum s = { 0 };
-	struct rp_reader *r;
-	struct rp_item it;
+	struct profile p = { 0 };
 	unsigned bits;
-	int n, ret, status = 0;
+	int n, ret, status;
 
 	n = cli_parse(argc, argv, flags, &bits, summarize_usage);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_USAGE;
-	s.by_arg = bits & SUM_BY_ARG;
-	r = cli_open(argv, n, RP_READER_ALLOW_UNSEALED |
-		     (bits & SUM_RECOVER ? RP_READER_RECOVER : 0));
-	if (!r)
-		return CLI_EXIT_BAD;
-	while ((ret = rp_reader_next(r, &it)) == 1) {
-		struct sum_thread *t;
-
-		switch (it.kind) {
-		case RP_ITEM_SEGMENT:
-			memset(&s.seg, 0, sizeof(s.seg));
-			memcpy(s.seg.host, it.segment.info.host, sizeof(s.seg.host));
-			memcpy(s.seg.boot_id, it.segment.info.boot_id, sizeof(s.seg.boot_id));
-			s.seg.daemon_pid = it.segment.info.daemon_pid;
-			s.seg.client_id = it.segment.info.client_id;
-			s.seg.pid = it.segment.info.pid;
-			break;
-		case RP_ITEM_EVENT:
-			ret = sum_event(&s, &it);
-			break;
-		case RP_ITEM_LOSS:
-			t = sum_thread_get(&s, it.loss.thread);
-			if (!t)
-				ret = -ENOMEM;
-			else
-				t->loss = it.loss;
-			break;
-		case RP_ITEM_TRUNCATED:
-			if (!it.truncated.unsealed) {
-				fprintf(stderr, "ringprof: %s; %" PRIu64 " whole blocks read\n",
-					it.truncated.message, it.truncated.blocks);
-				status = CLI_EXIT_BAD;
-			}
-			break;
-		default:
-			break;
-		}
-		if (ret < 0) {
-			fprintf(stderr, "ringprof: out of memory\n");
-			status = CLI_EXIT_BAD;
-			goto out;
-		}
-	}
+	p.by_arg = bits & SUM_BY_ARG;
+	ret = profile_read(&p, argv, n, bits & SUM_RECOVER ? RP_READER_RECOVER : 0);
 	if (ret < 0) {
-		fprintf(stderr, "ringprof: %s\n", rp_reader_error(r));
-		status = CLI_EXIT_BAD;
-		goto out;
+		profile_free(&p);
+		return CLI_EXIT_BAD;
 	}
-	if (sum_report(&s, bits & SUM_JSON) < 0) {
+	status = p.damaged ? CLI_EXIT_BAD : 0;
+	ret = bits & SUM_BY_PROCESS ? sum_by_process(&p, bits & SUM_JSON) :
+				      sum_all(&p, bits & SUM_JSON);
+	if (ret < 0) {
 		fprintf(stderr, "ringprof: out of memory\n");
 		status = CLI_EXIT_BAD;
 	}
-out:
-	sum_free(&s);
-	rp_reader_close(r);
+	profile_free(&p);
 	return status;
 }
