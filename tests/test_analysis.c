@@ -40,28 +40,6 @@ static void teardown(void)
 
 TestSuite(analysis, .init = setup, .fini = teardown, .timeout = 120);
 
-struct run {
-	int status;
-	char *out, *err;
-};
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	int c;
-
-	cr_assert_not_null(f, "open %s", path);
-	cr_assert_not_null(m);
-	while ((c = fgetc(f)) != EOF)
-		fputc(c, m);
-	fclose(f);
-	fclose(m);
-	return buf;
-}
-
 static const char *build_dir(void)
 {
 	const char *b = getenv("RINGPROF_BUILD_DIR");
@@ -69,65 +47,14 @@ static const char *build_dir(void)
 	return b ? b : RINGPROF_BUILD_DIR;
 }
 
-/* Run bin with argv (NULL-terminated, argv[0] included), output to files. */
-static void run_bin(struct run *r, const char *bin, char *const *argv)
-{
-	pid_t pid;
-	int st;
-
-	fflush(NULL);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		int o = open("stdout.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open("stderr.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
-			_exit(127);
-		execv(bin, argv);
-		_exit(127);
-	}
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	cr_assert(WIFEXITED(st), "%s died with signal %d", bin, WTERMSIG(st));
-	r->status = WEXITSTATUS(st);
-	r->out = slurp("stdout.txt");
-	r->err = slurp("stderr.txt");
-}
-
-/* Run the built ringprof with args (NULL-terminated). */
-static void run(struct run *r, const char *const *args)
-{
-	char *bin, *argv[16];
-	int n = 0;
-
-	cr_assert_gt(asprintf(&bin, "%s/tools/cli/ringprof", build_dir()), 0);
-	argv[n++] = "ringprof";
-	for (; args[n - 1]; n++)
-		argv[n] = (char *)args[n - 1];
-	argv[n] = NULL;
-	run_bin(r, bin, argv);
-	free(bin);
-}
-
-static void expect(const char *const *args, int status, const char *out, const char *err)
-{
-	struct run r;
-
-	run(&r, args);
-	cr_assert_str_eq(r.out, out);
-	cr_assert_str_eq(r.err, err);
-	cr_assert_eq(r.status, status, "exit status %d", r.status);
-	free(r.out);
-	free(r.err);
-}
-
 /* stdout of ringprof args equals tests/golden/analysis/name, exit 0. */
 static void expect_golden(const char *name, const char *const *args)
 {
 	char *path, *want;
-	struct run r;
+	struct fix_run r;
 
 	cr_assert_gt(asprintf(&path, "%s/tests/golden/analysis/%s", RINGPROF_SOURCE_DIR, name), 0);
-	run(&r, args);
+	fix_run(&r, NULL, NULL, args);
 	cr_assert_str_eq(r.err, "");
 	cr_assert_eq(r.status, 0);
 	if (getenv("RINGPROF_UPDATE_GOLDEN")) {
@@ -136,7 +63,7 @@ static void expect_golden(const char *name, const char *const *args)
 		fputs(r.out, f);
 		cr_assert_eq(fclose(f), 0);
 	}
-	want = slurp(path);
+	want = fix_slurp(path);
 	cr_assert_str_eq(r.out, want, "%s differs:\n%s", name, r.out);
 	free(want);
 	free(path);
@@ -144,21 +71,20 @@ static void expect_golden(const char *name, const char *const *args)
 	free(r.err);
 }
 
-#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 Test(analysis, summarize_of_a_build_matches_its_golden_file)
 {
-	expect_golden("summarize_base.txt", ARGS("summarize", "base"));
-	expect_golden("summarize_base.json", ARGS("summarize", "--json", "base"));
-	expect_golden("summarize_new_by_process.txt", ARGS("summarize", "--by-process", "new"));
-	expect_golden("summarize_new_by_arg.txt", ARGS("summarize", "--by-arg", "new"));
+	expect_golden("summarize_base.txt", FIX_ARGS("summarize", "base"));
+	expect_golden("summarize_base.json", FIX_ARGS("summarize", "--json", "base"));
+	expect_golden("summarize_new_by_process.txt", FIX_ARGS("summarize", "--by-process", "new"));
+	expect_golden("summarize_new_by_arg.txt", FIX_ARGS("summarize", "--by-arg", "new"));
 }
 
 Test(analysis, diff_of_two_builds_matches_its_golden_file)
 {
-	expect_golden("diff.txt", ARGS("diff", "base", "new"));
-	expect_golden("diff_by_process.txt", ARGS("diff", "--by-process", "base", "new"));
-	expect_golden("diff.json", ARGS("diff", "--json", "base", "new"));
+	expect_golden("diff.txt", FIX_ARGS("diff", "base", "new"));
+	expect_golden("diff_by_process.txt", FIX_ARGS("diff", "--by-process", "base", "new"));
+	expect_golden("diff.json", FIX_ARGS("diff", "--json", "base", "new"));
 }
 
 /*
@@ -178,7 +104,7 @@ Test(analysis, diff_of_two_builds_matches_its_golden_file)
  */
 Test(analysis, self_time_of_nested_recursive_blocked_and_threaded_intervals)
 {
-	expect(ARGS("summarize", "--json", "base/alpha.rpseg"), 0,
+	fix_expect(FIX_ARGS("summarize", "--json", "base/alpha.rpseg"), 0,
 	       "{\"processes\":[{\"name\":\"rustc\",\"pid\":100,\"host\":\"buildhost\","
 	       "\"cmdline\":[\"rustc\",\"--crate-name\",\"alpha\",\"src/alpha.rs\"]}],"
 	       "\"items\":["
@@ -207,7 +133,7 @@ Test(analysis, self_time_of_nested_recursive_blocked_and_threaded_intervals)
  * 1200; type_of(g) self 1400 - 1200 = 200; CPU 1700 + 1450. */
 Test(analysis, an_interval_open_across_a_rotation_is_matched_by_its_strings)
 {
-	expect(ARGS("summarize", "--json", "new/alpha-0.rpseg", "new/alpha-1.rpseg"), 0,
+	fix_expect(FIX_ARGS("summarize", "--json", "new/alpha-0.rpseg", "new/alpha-1.rpseg"), 0,
 	       "{\"processes\":[{\"name\":\"rustc\",\"pid\":200,\"host\":\"buildhost\","
 	       "\"cmdline\":[\"rustc\",\"--crate-name\",\"alpha\",\"src/alpha.rs\"]}],"
 	       "\"items\":["
@@ -235,7 +161,7 @@ Test(analysis, an_interval_open_across_a_rotation_is_matched_by_its_strings)
  * still open when a ended).  Reported, never a crash. */
 Test(analysis, unbalanced_intervals_are_reported_not_fatal)
 {
-	expect(ARGS("summarize", "unb.rpseg"), 0,
+	fix_expect(FIX_ARGS("summarize", "unb.rpseg"), 0,
 	       "Item   Self time  % of total time      Time  Item count  Cache hits\n"
 	       "a       0.400000            61.54  0.400000           1           0\n"
 	       "b       0.400000            61.54  0.400000           1           0\n"
@@ -252,9 +178,9 @@ Test(analysis, unbalanced_intervals_are_reported_not_fatal)
 
 Test(analysis, diff_matches_processes_by_command_line_then_name)
 {
-	struct run r;
+	struct fix_run r;
 
-	run(&r, ARGS("diff", "--json", "--by-process", "base", "new"));
+	fix_run(&r, NULL, NULL, FIX_ARGS("diff", "--json", "--by-process", "base", "new"));
 	cr_assert_eq(r.status, 0);
 	cr_assert_str_eq(r.err, "");
 	cr_assert_not_null(strstr(r.out,
@@ -274,19 +200,19 @@ Test(analysis, diff_matches_processes_by_command_line_then_name)
 
 Test(analysis, diff_and_report_usage)
 {
-	struct run r;
+	struct fix_run r;
 	const char *const *cases[] = {
-		ARGS("diff", "base"),
-		ARGS("diff", "base", "new", "new"),
-		ARGS("diff", "--bogus", "base", "new"),
-		ARGS("report", "base", "new"),
-		ARGS("report", "base", "new", "-o"),
-		ARGS("report", "base", "-o", "x.html"),
-		ARGS("summarize", "--by-process"),
+		FIX_ARGS("diff", "base"),
+		FIX_ARGS("diff", "base", "new", "new"),
+		FIX_ARGS("diff", "--bogus", "base", "new"),
+		FIX_ARGS("report", "base", "new"),
+		FIX_ARGS("report", "base", "new", "-o"),
+		FIX_ARGS("report", "base", "-o", "x.html"),
+		FIX_ARGS("summarize", "--by-process"),
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		run(&r, cases[i]);
+		fix_run(&r, NULL, NULL, cases[i]);
 		cr_assert_eq(r.status, 2, "case %zu", i);
 		cr_assert_str_eq(r.out, "");
 		cr_assert_not_null(strstr(r.err, "usage: ringprof "), "case %zu: %s", i, r.err);
@@ -297,29 +223,29 @@ Test(analysis, diff_and_report_usage)
 		static const char *const cmds[] = { "diff", "report", "summarize" };
 		char want[64];
 
-		run(&r, ARGS(cmds[i], "--help"));
+		fix_run(&r, NULL, NULL, FIX_ARGS(cmds[i], "--help"));
 		snprintf(want, sizeof(want), "usage: ringprof %s [", cmds[i]);
 		cr_assert_eq(r.status, 0);
 		cr_assert_eq(strncmp(r.out, want, strlen(want)), 0, "%s", r.out);
 		free(r.out);
 		free(r.err);
 	}
-	expect(ARGS("diff", "base", "nope"), 1, "",
+	fix_expect(FIX_ARGS("diff", "base", "nope"), 1, "",
 	       "ringprof: nope: No such file or directory\n");
-	expect(ARGS("report", "base", "new", "-o", "no/such/dir.html"), 1, "",
+	fix_expect(FIX_ARGS("report", "base", "new", "-o", "no/such/dir.html"), 1, "",
 	       "ringprof: no/such/dir.html: No such file or directory\n");
 }
 
 Test(analysis, report_is_one_self_contained_page)
 {
-	struct run r;
+	struct fix_run r;
 	char *page;
 
-	run(&r, ARGS("report", "base", "new", "-o", "report.html"));
+	fix_run(&r, NULL, NULL, FIX_ARGS("report", "base", "new", "-o", "report.html"));
 	cr_assert_eq(r.status, 0);
 	cr_assert_str_eq(r.out, "");
 	cr_assert_str_eq(r.err, "");
-	page = slurp("report.html");
+	page = fix_slurp("report.html");
 	cr_assert_eq(strncmp(page, "<!DOCTYPE html>\n", 16), 0);
 	cr_assert_null(strstr(page, "http://"));
 	cr_assert_null(strstr(page, "https://"));
@@ -335,25 +261,20 @@ Test(analysis, report_is_one_self_contained_page)
 
 Test(analysis, report_page_loads_sorts_and_drills_down_in_chromium, .timeout = 150)
 {
-	char *shot, *argv[8];
-	struct run r;
+	char *shot;
+	struct fix_run r;
 
 	if (access(CHROMIUM, X_OK) != 0)
 		cr_skip_test("chromium is not installed (" CHROMIUM "); './run deps' installs it");
-	run(&r, ARGS("report", "base", "new", "-o", "report.html"));
+	fix_run(&r, NULL, NULL, FIX_ARGS("report", "base", "new", "-o", "report.html"));
 	cr_assert_eq(r.status, 0);
 	free(r.out);
 	free(r.err);
 	cr_assert_gt(asprintf(&shot, "%s/tests/report-screenshot.png", build_dir()), 0);
 	cr_assert_eq(mkdir("chromium-profile", 0700), 0);
-	argv[0] = "node";
-	argv[1] = RINGPROF_SOURCE_DIR "/tests/report_browser.js";
-	argv[2] = CHROMIUM;
-	argv[3] = "report.html";
-	argv[4] = shot;
-	argv[5] = "chromium-profile";
-	argv[6] = NULL;
-	run_bin(&r, "/usr/bin/node", argv);
+	fix_run(&r, "/usr/bin/node", NULL,
+		FIX_ARGS(RINGPROF_SOURCE_DIR "/tests/report_browser.js", CHROMIUM, "report.html",
+		     shot, "chromium-profile"));
 	cr_assert_eq(r.status, 0, "report_browser.js failed:\n%s", r.err);
 	cr_assert_str_eq(r.out,
 		"{\n"

@@ -57,77 +57,10 @@ static void teardown(void)
 
 TestSuite(cli, .init = setup, .fini = teardown, .timeout = 60);
 
-struct run {
-	int status;
-	char *out, *err;
-};
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	int c;
-
-	cr_assert_not_null(f);
-	cr_assert_not_null(m);
-	while ((c = fgetc(f)) != EOF)
-		fputc(c, m);
-	fclose(f);
-	fclose(m);
-	return buf;
-}
-
-/* Run the built ringprof with args (NULL-terminated) in the fixture dir. */
-static void run(struct run *r, const char *const *args)
-{
-	const char *build = getenv("RINGPROF_BUILD_DIR");
-	char *bin, *argv[16];
-	pid_t pid;
-	int st, n = 0;
-
-	cr_assert_gt(asprintf(&bin, "%s/tools/cli/ringprof", build ? build : RINGPROF_BUILD_DIR), 0);
-	argv[n++] = "ringprof";
-	for (; args[n - 1]; n++)
-		argv[n] = (char *)args[n - 1];
-	argv[n] = NULL;
-	fflush(NULL);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		int o = open("stdout.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open("stderr.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
-			_exit(127);
-		execv(bin, argv);
-		_exit(127);
-	}
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	cr_assert(WIFEXITED(st), "ringprof died with signal %d", WTERMSIG(st));
-	r->status = WEXITSTATUS(st);
-	r->out = slurp("stdout.txt");
-	r->err = slurp("stderr.txt");
-	free(bin);
-}
-
-static void expect(const char *const *args, int status, const char *out, const char *err)
-{
-	struct run r;
-
-	run(&r, args);
-	cr_assert_str_eq(r.out, out);
-	cr_assert_str_eq(r.err, err);
-	cr_assert_eq(r.status, status, "exit status %d", r.status);
-	free(r.out);
-	free(r.err);
-}
-
-#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 Test(cli, dump_prints_every_item_with_strings_resolved)
 {
-	expect(ARGS("dump", "main.rpseg"), 0,
+	fix_expect(FIX_ARGS("dump", "main.rpseg"), 0,
 	       "segment main.rpseg  version 1  1107 bytes\n"
 	       "  pid 4242  name \"rustc\"  session \"build1\"  client 7  seq 0  daemon 99  flags 0x0\n"
 	       "  host \"buildhost\"  boot \"0b7e6f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b\"\n"
@@ -168,9 +101,9 @@ Test(cli, dump_of_a_cut_file_stops_at_the_cut)
 {
 	static const char head[] =
 		"segment cut.rpseg  version 1  700 bytes\n";
-	struct run r;
+	struct fix_run r;
 
-	run(&r, ARGS("dump", "cut.rpseg"));
+	fix_run(&r, NULL, NULL, FIX_ARGS("dump", "cut.rpseg"));
 	cr_assert_eq(r.status, 1);
 	cr_assert_str_eq(r.err, "ringprof: cut.rpseg: truncated block at offset 692 (file ends at 700)\n");
 	cr_assert_eq(strncmp(r.out, head, sizeof(head) - 1), 0);
@@ -179,7 +112,7 @@ Test(cli, dump_of_a_cut_file_stops_at_the_cut)
 	free(r.out);
 	free(r.err);
 
-	run(&r, ARGS("dump", "--recover", "cut.rpseg", "unb.rpseg"));
+	fix_run(&r, NULL, NULL, FIX_ARGS("dump", "--recover", "cut.rpseg", "unb.rpseg"));
 	cr_assert_eq(r.status, 1);
 	cr_assert_str_eq(r.err, "");
 	cr_assert_not_null(strstr(r.out,
@@ -193,9 +126,9 @@ Test(cli, dump_of_a_cut_file_stops_at_the_cut)
 
 Test(cli, dump_shows_an_unsealed_file)
 {
-	struct run r;
+	struct fix_run r;
 
-	run(&r, ARGS("dump", "open.rpseg"));
+	fix_run(&r, NULL, NULL, FIX_ARGS("dump", "open.rpseg"));
 	cr_assert_eq(r.status, 0);
 	cr_assert_str_eq(r.err, "");
 	cr_assert_not_null(strstr(r.out,
@@ -207,25 +140,25 @@ Test(cli, dump_shows_an_unsealed_file)
 
 Test(cli, verify_reports_each_file)
 {
-	expect(ARGS("verify", "crc.rpseg", "cut.rpseg", "junk.rpseg", "main.rpseg", "open.rpseg",
+	fix_expect(FIX_ARGS("verify", "crc.rpseg", "cut.rpseg", "junk.rpseg", "main.rpseg", "open.rpseg",
 		    "v7.rpseg"), 1,
 	       "crc.rpseg: offset 740: block CRC mismatch; 5 whole blocks readable, cut at offset 740\n"
 	       "cut.rpseg: truncated block at offset 692 (file ends at 700); 4 whole blocks readable, cut at offset 692\n"
-	       "junk.rpseg: not a ringprof segment (bad magic)\n"
+	       "junk.rpseg: offset 0: not a ringprof segment (bad magic)\n"
 	       "main.rpseg: OK, 9 blocks, 12 events\n"
 	       "open.rpseg: not sealed (no footer), 9 blocks, 12 events\n"
-	       "v7.rpseg: unknown segment version 7 (this reader knows 1)\n",
+	       "v7.rpseg: offset 8: unknown segment version 7 (this reader knows 1)\n",
 	       "");
 }
 
 Test(cli, verify_passes_good_files_and_optionally_unsealed_ones)
 {
-	expect(ARGS("verify", "main.rpseg", "unb.rpseg"), 0,
+	fix_expect(FIX_ARGS("verify", "main.rpseg", "unb.rpseg"), 0,
 	       "main.rpseg: OK, 9 blocks, 12 events\n"
 	       "unb.rpseg: OK, 3 blocks, 6 events\n", "");
-	expect(ARGS("verify", "--allow-unsealed", "open.rpseg"), 0,
+	fix_expect(FIX_ARGS("verify", "--allow-unsealed", "open.rpseg"), 0,
 	       "open.rpseg: OK (not sealed), 9 blocks, 12 events\n", "");
-	expect(ARGS("verify", "open.rpseg"), 1,
+	fix_expect(FIX_ARGS("verify", "open.rpseg"), 1,
 	       "open.rpseg: not sealed (no footer), 9 blocks, 12 events\n", "");
 }
 
@@ -234,7 +167,7 @@ Test(cli, verify_walks_a_directory_in_order)
 	cr_assert_eq(mkdir("d", 0755), 0);
 	cr_assert_eq(link("main.rpseg", "d/b.rpseg"), 0);
 	cr_assert_eq(link("unb.rpseg", "d/a.rpseg"), 0);
-	expect(ARGS("verify", "d"), 0,
+	fix_expect(FIX_ARGS("verify", "d"), 0,
 	       "d/a.rpseg: OK, 3 blocks, 6 events\n"
 	       "d/b.rpseg: OK, 9 blocks, 12 events\n", "");
 }
@@ -244,7 +177,7 @@ Test(cli, summarize_groups_arguments_by_label)
 	/* The same numbers as per argument below: each label has one key.  CPU
 	 * time: t1 1.000..10.501 ms, t2 1.001..1.501 ms; the two cache hits
 	 * count as invocations of their items. */
-	expect(ARGS("summarize", "main.rpseg"), 0,
+	fix_expect(FIX_ARGS("summarize", "main.rpseg"), 0,
 	       "Item     Self time  % of total time      Time  Item count  Cache hits\n"
 	       "codegen   5.000000            50.00  9.001000           1           0\n"
 	       "typeck    3.501000            35.01  4.501000           3           1\n"
@@ -263,7 +196,7 @@ Test(cli, summarize_groups_arguments_by_label)
 
 Test(cli, summarize_tables_time_per_item)
 {
-	expect(ARGS("summarize", "--by-arg", "main.rpseg"), 0,
+	fix_expect(FIX_ARGS("summarize", "--by-arg", "main.rpseg"), 0,
 	       "Item          Self time  % of total time      Time  Item count  Cache hits\n"
 	       "codegen        5.000000            50.00  9.001000           1           0\n"
 	       "typeck(main)   3.501000            35.01  4.501000           3           1\n"
@@ -282,7 +215,7 @@ Test(cli, summarize_tables_time_per_item)
 
 Test(cli, summarize_warns_about_unbalanced_intervals)
 {
-	expect(ARGS("summarize", "unb.rpseg"), 0,
+	fix_expect(FIX_ARGS("summarize", "unb.rpseg"), 0,
 	       "Item   Self time  % of total time      Time  Item count  Cache hits\n"
 	       "a       4.000000            61.54  4.000000           1           0\n"
 	       "b       4.000000            61.54  4.000000           1           0\n"
@@ -299,7 +232,7 @@ Test(cli, summarize_warns_about_unbalanced_intervals)
 
 Test(cli, summarize_json_has_the_same_numbers)
 {
-	expect(ARGS("summarize", "--json", "--by-arg", "main.rpseg"), 0,
+	fix_expect(FIX_ARGS("summarize", "--json", "--by-arg", "main.rpseg"), 0,
 	       "{\"processes\":[{\"name\":\"rustc\",\"pid\":4242,\"host\":\"buildhost\","
 	       "\"cmdline\":[\"rustc\",\"--edition=2021\",\"main.rs\"]}],"
 	       "\"items\":["
@@ -318,40 +251,40 @@ Test(cli, summarize_json_has_the_same_numbers)
 
 Test(cli, a_bad_file_is_one_line_naming_file_and_offset)
 {
-	expect(ARGS("summarize", "crc.rpseg"), 1, "",
+	fix_expect(FIX_ARGS("summarize", "crc.rpseg"), 1, "",
 	       "ringprof: crc.rpseg: offset 740: block CRC mismatch\n");
-	expect(ARGS("summarize", "junk.rpseg"), 1, "",
-	       "ringprof: junk.rpseg: not a ringprof segment (bad magic)\n");
-	expect(ARGS("dump", "v7.rpseg"), 1, "",
-	       "ringprof: v7.rpseg: unknown segment version 7 (this reader knows 1)\n");
-	expect(ARGS("dump", "nope.rpseg"), 1, "",
+	fix_expect(FIX_ARGS("summarize", "junk.rpseg"), 1, "",
+	       "ringprof: junk.rpseg: offset 0: not a ringprof segment (bad magic)\n");
+	fix_expect(FIX_ARGS("dump", "v7.rpseg"), 1, "",
+	       "ringprof: v7.rpseg: offset 8: unknown segment version 7 (this reader knows 1)\n");
+	fix_expect(FIX_ARGS("dump", "nope.rpseg"), 1, "",
 	       "ringprof: nope.rpseg: No such file or directory\n");
 }
 
 Test(cli, bad_usage_exits_2_with_usage_on_stderr)
 {
-	struct run r;
+	struct fix_run r;
 	const char *const *cases[] = {
-		ARGS("bogus", "main.rpseg"),
-		ARGS("dump", "--bogus", "main.rpseg"),
-		ARGS("verify"),
-		ARGS("summarize", "--recover"),
+		FIX_ARGS("bogus", "main.rpseg"),
+		FIX_ARGS("dump", "--bogus", "main.rpseg"),
+		FIX_ARGS("verify"),
+		FIX_ARGS("summarize", "--recover"),
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		run(&r, cases[i]);
+		fix_run(&r, NULL, NULL, cases[i]);
 		cr_assert_eq(r.status, 2, "case %zu", i);
 		cr_assert_str_eq(r.out, "");
 		cr_assert_not_null(strstr(r.err, "usage: ringprof "), "case %zu: %s", i, r.err);
 		free(r.out);
 		free(r.err);
 	}
-	run(&r, (const char *const[]){ NULL });
+	fix_run(&r, NULL, NULL, (const char *const[]){ NULL });
 	cr_assert_eq(r.status, 2);
 	cr_assert_eq(strncmp(r.err, "usage: ringprof <command>", 25), 0);
 	free(r.out);
 	free(r.err);
-	expect(ARGS("dump", "--bogus", "main.rpseg"), 2, "",
+	fix_expect(FIX_ARGS("dump", "--bogus", "main.rpseg"), 2, "",
 	       "ringprof dump: unknown option '--bogus'\n"
 	       "usage: ringprof dump [--recover] PATH...\n"
 	       "\n"
@@ -368,12 +301,12 @@ Test(cli, bad_usage_exits_2_with_usage_on_stderr)
 Test(cli, every_command_has_help)
 {
 	static const char *const cmds[] = { "dump", "verify", "summarize" };
-	struct run r;
+	struct fix_run r;
 
 	for (size_t i = 0; i < 3; i++) {
 		char want[64];
 
-		run(&r, ARGS(cmds[i], "--help"));
+		fix_run(&r, NULL, NULL, FIX_ARGS(cmds[i], "--help"));
 		snprintf(want, sizeof(want), "usage: ringprof %s [", cmds[i]);
 		cr_assert_eq(r.status, 0);
 		cr_assert_eq(strncmp(r.out, want, strlen(want)), 0, "%s", r.out);
@@ -381,7 +314,7 @@ Test(cli, every_command_has_help)
 		free(r.out);
 		free(r.err);
 	}
-	run(&r, ARGS("--help"));
+	fix_run(&r, NULL, NULL, FIX_ARGS("--help"));
 	cr_assert_eq(r.status, 0);
 	cr_assert_eq(strncmp(r.out, "usage: ringprof <command> [options] PATH...\n", 44), 0);
 	cr_assert_not_null(strstr(r.out, "  summarize  "));

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -143,4 +144,75 @@ static int fix_rm(const char *path, const struct stat *st, int flag, struct FTW 
 void fix_rmtree(const char *dir)
 {
 	nftw(dir, fix_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *fix_slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	int c;
+
+	cr_assert_not_null(f, "open %s", path);
+	cr_assert_not_null(m);
+	while ((c = fgetc(f)) != EOF)
+		fputc(c, m);
+	fclose(f);
+	fclose(m);
+	return buf;
+}
+
+void fix_run(struct fix_run *r, const char *prog, const char *env, const char *const *args)
+{
+	const char *build = getenv("RINGPROF_BUILD_DIR");
+	char *bin, *argv[24];
+	pid_t pid;
+	int st, n = 0;
+
+	if (prog)
+		bin = strdup(prog);
+	else
+		cr_assert_gt(asprintf(&bin, "%s/tools/cli/ringprof",
+				      build ? build : RINGPROF_BUILD_DIR), 0);
+	cr_assert_not_null(bin);
+	argv[n++] = bin;
+	for (; args[n - 1]; n++) {
+		cr_assert_lt(n, 23);
+		argv[n] = (char *)args[n - 1];
+	}
+	argv[n] = NULL;
+	fflush(NULL);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int o = open("stdout.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open("stderr.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+			_exit(127);
+		unsetenv("RINGPROF_PROGRESS");
+		if (env)
+			putenv((char *)env);
+		execv(bin, argv);
+		_exit(127);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st), "%s died with signal %d", bin, WTERMSIG(st));
+	r->status = WEXITSTATUS(st);
+	r->out = fix_slurp("stdout.txt");
+	r->err = fix_slurp("stderr.txt");
+	free(bin);
+}
+
+void fix_expect(const char *const *args, int status, const char *out, const char *err)
+{
+	struct fix_run r;
+
+	fix_run(&r, NULL, NULL, args);
+	cr_assert_str_eq(r.out, out);
+	cr_assert_str_eq(r.err, err);
+	cr_assert_eq(r.status, status, "exit status %d", r.status);
+	free(r.out);
+	free(r.err);
 }

@@ -1,6 +1,7 @@
 /*
- * test_cli_fixture.h - fixed segments for test_reader and test_cli, built
- * with the segment writer of tools/lib (segwrite.h).
+ * test_cli_fixture.h - fixed segments for the reader and command suites,
+ * built with the segment writer of tools/lib (segwrite.h), and a runner for
+ * the built `ringprof` command.
  */
 #ifndef RINGPROF_TEST_CLI_FIXTURE_H
 #define RINGPROF_TEST_CLI_FIXTURE_H
@@ -33,6 +34,28 @@ void fix_unbalanced_segment(struct rp_segwrite *w);
 
 /* Write bytes to path (created or truncated). */
 void fix_write_file(const char *path, const void *bytes, size_t len);
+
+/* What a program run by fix_run() did: exit status, stdout, stderr (malloc'd). */
+struct fix_run {
+	int status;
+	char *out, *err;
+};
+
+/* The whole of path, NUL-terminated and malloc'd; fails the test when it
+ * cannot be read. */
+char *fix_slurp(const char *path);
+
+/* Run prog (NULL: the built `ringprof`) with args (NULL-terminated, without
+ * argv[0]) in the current directory, its output through stdout.txt and
+ * stderr.txt into *r.  RINGPROF_PROGRESS is unset; env ("NAME=value"), when
+ * given, is set.  Fails the test when prog dies of a signal. */
+void fix_run(struct fix_run *r, const char *prog, const char *env, const char *const *args);
+
+/* Run the built `ringprof` with args; check stdout, stderr and the exit
+ * status exactly. */
+void fix_expect(const char *const *args, int status, const char *out, const char *err);
+
+#define FIX_ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 /* A fresh empty directory under /tmp; the caller removes it with fix_rmtree. */
 char *fix_tmpdir(void);

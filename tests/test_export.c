@@ -70,102 +70,18 @@ static void teardown(void)
 
 TestSuite(export, .init = setup, .fini = teardown, .timeout = 60);
 
-struct run {
-	int status;
-	char *out, *err;
-};
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	int c;
-
-	cr_assert_not_null(f, "open %s", path);
-	cr_assert_not_null(m);
-	while ((c = fgetc(f)) != EOF)
-		fputc(c, m);
-	fclose(f);
-	fclose(m);
-	return buf;
-}
-
-/* Run prog (NULL: the built ringprof) with args (NULL-terminated) in the
- * fixture dir, with the environment setting env ("NAME=value") if given. */
-static void run_prog(struct run *r, const char *prog, const char *env, const char *const *args)
-{
-	const char *build = getenv("RINGPROF_BUILD_DIR");
-	char *bin, *argv[24];
-	pid_t pid;
-	int st, n = 0;
-
-	if (prog)
-		bin = strdup(prog);
-	else
-		cr_assert_gt(asprintf(&bin, "%s/tools/cli/ringprof",
-				      build ? build : RINGPROF_BUILD_DIR), 0);
-	cr_assert_not_null(bin);
-	argv[n++] = bin;
-	for (; args[n - 1]; n++) {
-		cr_assert_lt(n, 23);
-		argv[n] = (char *)args[n - 1];
-	}
-	argv[n] = NULL;
-	fflush(NULL);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		int o = open("stdout.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open("stderr.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
-			_exit(127);
-		unsetenv("RINGPROF_PROGRESS");
-		if (env)
-			putenv((char *)env);
-		execv(bin, argv);
-		_exit(127);
-	}
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	cr_assert(WIFEXITED(st), "%s died with signal %d", bin, WTERMSIG(st));
-	r->status = WEXITSTATUS(st);
-	r->out = slurp("stdout.txt");
-	r->err = slurp("stderr.txt");
-	free(bin);
-}
-
-static void run(struct run *r, const char *const *args)
-{
-	run_prog(r, NULL, NULL, args);
-}
-
-static void expect(const char *const *args, int status, const char *out, const char *err)
-{
-	struct run r;
-
-	run(&r, args);
-	cr_assert_str_eq(r.out, out);
-	cr_assert_str_eq(r.err, err);
-	cr_assert_eq(r.status, status, "exit status %d", r.status);
-	free(r.out);
-	free(r.err);
-}
-
-#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 /* Run the checker on path: its exit status, its output in *out. */
 static int check_chrome(const char *path, bool overlap, char **out)
 {
-	struct run r;
+	struct fix_run r;
 
 	if (overlap)
-		run_prog(&r, RINGPROF_PYTHON, NULL,
-			 ARGS(RINGPROF_SOURCE_DIR "/tests/export_check_chrome.py", "--overlap", path));
+		fix_run(&r, RINGPROF_PYTHON, NULL,
+			 FIX_ARGS(RINGPROF_SOURCE_DIR "/tests/export_check_chrome.py", "--overlap", path));
 	else
-		run_prog(&r, RINGPROF_PYTHON, NULL,
-			 ARGS(RINGPROF_SOURCE_DIR "/tests/export_check_chrome.py", path));
+		fix_run(&r, RINGPROF_PYTHON, NULL,
+			 FIX_ARGS(RINGPROF_SOURCE_DIR "/tests/export_check_chrome.py", path));
 	cr_assert_str_eq(r.err, "");
 	free(r.err);
 	*out = r.out;
@@ -200,9 +116,9 @@ Test(export, chrome_writes_complete_instant_counter_and_metadata_events)
 {
 	char *out;
 
-	expect(ARGS("chrome", "main.rpseg"), 0, main_json, "");
-	expect(ARGS("chrome", "-o", "main.json", "main.rpseg"), 0, "", "");
-	out = slurp("main.json");
+	fix_expect(FIX_ARGS("chrome", "main.rpseg"), 0, main_json, "");
+	fix_expect(FIX_ARGS("chrome", "-o", "main.json", "main.rpseg"), 0, "", "");
+	out = fix_slurp("main.json");
 	cr_assert_str_eq(out, main_json);
 	free(out);
 	cr_assert_eq(check_chrome("main.json", false, &out), 0, "%s", out);
@@ -212,7 +128,7 @@ Test(export, chrome_writes_complete_instant_counter_and_metadata_events)
 
 Test(export, chrome_keeps_open_intervals_and_counts_unmatched_ends)
 {
-	expect(ARGS("chrome", "unb.rpseg"), 0,
+	fix_expect(FIX_ARGS("chrome", "unb.rpseg"), 0,
 	       "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n"
 	       "{\"name\":\"process_name\",\"ph\":\"M\",\"ts\":0,\"pid\":77,\"tid\":0,"
 	       "\"args\":{\"name\":\"cc1\"}},\n"
@@ -233,8 +149,8 @@ Test(export, chrome_follows_intervals_across_segments_and_processes)
 {
 	char *out;
 
-	expect(ARGS("chrome", "--kinds", "Query", "-o", "nest.json", "nest"), 0, "", "");
-	out = slurp("nest.json");
+	fix_expect(FIX_ARGS("chrome", "--kinds", "Query", "-o", "nest.json", "nest"), 0, "", "");
+	out = fix_slurp("nest.json");
 	cr_assert_str_eq(out,
 		"{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n"
 		"{\"name\":\"process_name\",\"ph\":\"M\",\"ts\":0,\"pid\":100,\"tid\":0,"
@@ -263,8 +179,8 @@ Test(export, chrome_escapes_strings_as_valid_json)
 {
 	char *out;
 
-	expect(ARGS("chrome", "-o", "esc.json", "esc.rpseg"), 0, "", "");
-	out = slurp("esc.json");
+	fix_expect(FIX_ARGS("chrome", "-o", "esc.json", "esc.rpseg"), 0, "", "");
+	out = fix_slurp("esc.json");
 	cr_assert_str_eq(out,
 		"{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n"
 		"{\"name\":\"process_name\",\"ph\":\"M\",\"ts\":0,\"pid\":300,\"tid\":0,"
@@ -291,7 +207,7 @@ Test(export, chrome_escapes_strings_as_valid_json)
 
 Test(export, chrome_leaves_out_short_intervals_and_other_kinds)
 {
-	expect(ARGS("chrome", "--min-duration", "4000000", "--kinds", "Query,GenericActivity",
+	fix_expect(FIX_ARGS("chrome", "--min-duration", "4000000", "--kinds", "Query,GenericActivity",
 		    "main.rpseg"), 0,
 	       "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n"
 	       "{\"name\":\"process_name\",\"ph\":\"M\",\"ts\":0,\"pid\":4242,\"tid\":0,"
@@ -316,9 +232,9 @@ Test(export, chrome_output_of_every_fixture_passes_the_format_checker)
 	char *out;
 
 	for (size_t i = 0; i < 4; i++) {
-		struct run r;
+		struct fix_run r;
 
-		run(&r, ARGS("chrome", "-o", "t.json", inputs[i]));
+		fix_run(&r, NULL, NULL, FIX_ARGS("chrome", "-o", "t.json", inputs[i]));
 		cr_assert_eq(r.status, 0, "%s: %s", inputs[i], r.err);
 		free(r.out);
 		free(r.err);
@@ -372,7 +288,7 @@ Test(export, the_format_checker_catches_broken_traces)
 			"\"dur\":1,\"pid\":1,\"tid\":2}", "error: not JSON: Expecting ',' delimiter:"
 			" line 1 column 220 (char 219)\n");
 	/* and the overlap the exporter writes for intervals closed out of order */
-	expect(ARGS("chrome", "-o", "t.json", "nest/b.rpseg"), 0, "",
+	fix_expect(FIX_ARGS("chrome", "-o", "t.json", "nest/b.rpseg"), 0, "",
 	       "ringprof chrome: warning: 1 END without BEGIN, 1 interval closed out of order,"
 	       " 1 interval still open at the end (written with \"open\": true)\n");
 	cr_assert_eq(check_chrome("t.json", false, &out), 1);
@@ -384,7 +300,7 @@ Test(export, folded_prints_self_time_per_stack_by_hand)
 {
 	/* main.rpseg: codegen 1..10.001 ms holds typeck 2..6.001 holding
 	 * type_of 3.001..4.001 (thread 1); typeck 1.001..1.501 (thread 2). */
-	expect(ARGS("folded", "main.rpseg"), 0,
+	fix_expect(FIX_ARGS("folded", "main.rpseg"), 0,
 	       "codegen 5000000\n"
 	       "codegen;typeck 3001000\n"
 	       "codegen;typeck;type_of 1000000\n"
@@ -397,7 +313,7 @@ Test(export, folded_merges_threads_recursion_and_segments)
 	 * A;B;C: 10.  f(1) 100 - 80, f(2) 80 - 10 (across the rotation), f(3)
 	 * 10.  ld: link 500 (lto still open when it closed), lto open from 300
 	 * to the thread's last event at 600. */
-	expect(ARGS("folded", "nest"), 0,
+	fix_expect(FIX_ARGS("folded", "nest"), 0,
 	       "A 70000\n"
 	       "A;B 60000\n"
 	       "A;B;C 10000\n"
@@ -408,7 +324,7 @@ Test(export, folded_merges_threads_recursion_and_segments)
 	       "link;lto 300000\n",
 	       "ringprof folded: warning: 1 END without BEGIN, 1 interval closed out of order,"
 	       " 1 interval still open at the end (closed at the thread's last event)\n");
-	expect(ARGS("folded", "--by-process", "nest", "unb.rpseg"), 0,
+	fix_expect(FIX_ARGS("folded", "--by-process", "nest", "unb.rpseg"), 0,
 	       "cc1;a 4000000\n"
 	       "cc1;a;b 4000000\n"
 	       "cc;A 70000\n"
@@ -425,7 +341,7 @@ Test(export, folded_merges_threads_recursion_and_segments)
 
 Test(export, folded_cleans_frames)
 {
-	expect(ARGS("folded", "esc.rpseg"), 0,
+	fix_expect(FIX_ARGS("folded", "esc.rpseg"), 0,
 	       "caf\xc3\xa9 ?:??? 500\n"
 	       "q\"uote\\back?slash?? 2000\n", "");
 }
@@ -433,7 +349,7 @@ Test(export, folded_cleans_frames)
 Test(export, stat_counts_what_a_segment_holds)
 {
 	/* 1107 bytes, 12 events, 9 blocks + FOOTER, raw 795 bytes */
-	expect(ARGS("stat", "main.rpseg"), 0,
+	fix_expect(FIX_ARGS("stat", "main.rpseg"), 0,
 	       "segments:          1 (1 sealed, 0 unsealed, 0 damaged)\n"
 	       "processes:         1\n"
 	       "threads:           2\n"
@@ -445,7 +361,7 @@ Test(export, stat_counts_what_a_segment_holds)
 	       "compression ratio: 0.72\n"
 	       "dropped:           4 (3 by clients, 1 by the daemon)\n"
 	       "time span:         9.501000 ms (first to last event)\n", "");
-	expect(ARGS("stat", "--json", "main.rpseg"), 0,
+	fix_expect(FIX_ARGS("stat", "--json", "main.rpseg"), 0,
 	       "{\"segments\":1,\"sealed\":1,\"unsealed\":0,\"damaged\":0,\"processes\":1,"
 	       "\"threads\":2,\"events\":12,\"blocks\":10,\"bytes\":1107,\"bytes_per_event\":92.25,"
 	       "\"raw_bytes\":795,\"sealed_bytes\":1107,\"compression_ratio\":0.72,"
@@ -459,7 +375,7 @@ Test(export, stat_sums_segments_processes_and_losses)
 	 * 4 + FOOTER, 3 unsealed; events 14 + 4 + 6; dropped: thread 2 (5) and
 	 * the process-wide count (2) of cc; bytes a0 + a1 + b = 784 + 687 + 529;
 	 * raw bytes (payloads) 302 + 90 + 48 + 82 + 46 and 302 + 49 + 48 + 96. */
-	expect(ARGS("stat", "raw"), 0,
+	fix_expect(FIX_ARGS("stat", "raw"), 0,
 	       "segments:          3 (2 sealed, 1 unsealed, 0 damaged)\n"
 	       "processes:         2\n"
 	       "threads:           3\n"
@@ -471,7 +387,7 @@ Test(export, stat_sums_segments_processes_and_losses)
 	       "compression ratio: 0.72\n"
 	       "dropped:           7 (7 by clients, 0 by the daemon)\n"
 	       "time span:         0.600000 ms (first to last event)\n", "");
-	expect(ARGS("stat", "--json", "raw/b.rpseg"), 0,
+	fix_expect(FIX_ARGS("stat", "--json", "raw/b.rpseg"), 0,
 	       "{\"segments\":1,\"sealed\":0,\"unsealed\":1,\"damaged\":0,\"processes\":1,"
 	       "\"threads\":1,\"events\":6,\"blocks\":3,\"bytes\":529,\"bytes_per_event\":88.17,"
 	       "\"raw_bytes\":0,\"sealed_bytes\":0,\"compression_ratio\":null,"
@@ -481,10 +397,10 @@ Test(export, stat_sums_segments_processes_and_losses)
 
 Test(export, stat_of_a_damaged_file)
 {
-	expect(ARGS("stat", "cut.rpseg"), 1, "",
+	fix_expect(FIX_ARGS("stat", "cut.rpseg"), 1, "",
 	       "ringprof: cut.rpseg: truncated block at offset 692 (file ends at 700)\n");
 	/* HEADER, STRINGS, THREADS and 4 events of thread 1 before the cut */
-	expect(ARGS("stat", "--recover", "cut.rpseg"), 1,
+	fix_expect(FIX_ARGS("stat", "--recover", "cut.rpseg"), 1,
 	       "segments:          1 (0 sealed, 0 unsealed, 1 damaged)\n"
 	       "processes:         1\n"
 	       "threads:           2\n"
@@ -505,15 +421,15 @@ Test(export, a_bad_file_is_one_line_naming_file_and_offset)
 	static const char *const cmds[] = { "chrome", "folded", "stat" };
 
 	for (size_t i = 0; i < 3; i++) {
-		struct run r;
+		struct fix_run r;
 
-		run(&r, ARGS(cmds[i], "junk.rpseg"));
+		fix_run(&r, NULL, NULL, FIX_ARGS(cmds[i], "junk.rpseg"));
 		cr_assert_eq(r.status, 1, "%s", cmds[i]);
-		cr_assert_str_eq(r.err, "ringprof: junk.rpseg: not a ringprof segment (bad magic)\n",
+		cr_assert_str_eq(r.err, "ringprof: junk.rpseg: offset 0: not a ringprof segment (bad magic)\n",
 				 "%s", cmds[i]);
 		free(r.out);
 		free(r.err);
-		run(&r, ARGS(cmds[i], "missing.rpseg"));
+		fix_run(&r, NULL, NULL, FIX_ARGS(cmds[i], "missing.rpseg"));
 		cr_assert_eq(r.status, 1, "%s", cmds[i]);
 		cr_assert_str_eq(r.err, "ringprof: missing.rpseg: No such file or directory\n",
 				 "%s", cmds[i]);
@@ -522,7 +438,7 @@ Test(export, a_bad_file_is_one_line_naming_file_and_offset)
 		free(r.err);
 	}
 	/* chrome still closes the JSON of what it read */
-	expect(ARGS("chrome", "cut.rpseg"), 1,
+	fix_expect(FIX_ARGS("chrome", "cut.rpseg"), 1,
 	       "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n"
 	       "{\"name\":\"process_name\",\"ph\":\"M\",\"ts\":0,\"pid\":4242,\"tid\":0,"
 	       "\"args\":{\"name\":\"rustc\"}},\n"
@@ -561,12 +477,12 @@ Test(export, bad_usage_exits_2_with_usage_on_stderr)
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct run r;
+		struct fix_run r;
 		const char *args[5] = { 0 };
 		size_t fl = strlen(first[i]);
 
 		memcpy(args, bad[i], sizeof(bad[i]));
-		run(&r, args);
+		fix_run(&r, NULL, NULL, args);
 		cr_assert_eq(r.status, 2, "%s", first[i]);
 		cr_assert_str_eq(r.out, "");
 		cr_assert_eq(strncmp(r.err, first[i], fl), 0, "%s", r.err);
@@ -581,10 +497,10 @@ Test(export, every_command_has_help)
 	static const char *const cmds[] = { "chrome", "folded", "stat" };
 
 	for (size_t i = 0; i < 3; i++) {
-		struct run r;
+		struct fix_run r;
 		char *head;
 
-		run(&r, ARGS(cmds[i], "--help"));
+		fix_run(&r, NULL, NULL, FIX_ARGS(cmds[i], "--help"));
 		cr_assert_eq(r.status, 0);
 		cr_assert_str_eq(r.err, "");
 		cr_assert_gt(asprintf(&head, "usage: ringprof %s [", cmds[i]), 0);
@@ -600,10 +516,10 @@ Test(export, progress_line_when_asked)
 	static const char *const cmds[] = { "chrome", "folded", "stat", "dump" };
 
 	for (size_t i = 0; i < 4; i++) {
-		struct run r;
+		struct fix_run r;
 		char *head;
 
-		run_prog(&r, NULL, "RINGPROF_PROGRESS=1", ARGS(cmds[i], "main.rpseg"));
+		fix_run(&r, NULL, "RINGPROF_PROGRESS=1", FIX_ARGS(cmds[i], "main.rpseg"));
 		cr_assert_eq(r.status, 0);
 		cr_assert_gt(asprintf(&head, "ringprof %s: 0.0 of 0.0 MiB (100%%), ", cmds[i]), 0);
 		cr_assert_eq(strncmp(r.err, head, strlen(head)), 0, "%s", r.err);
@@ -613,7 +529,7 @@ Test(export, progress_line_when_asked)
 		free(r.out);
 		free(r.err);
 		/* not a terminal and far under 64 MiB: nothing */
-		run_prog(&r, NULL, NULL, ARGS(cmds[i], "main.rpseg"));
+		fix_run(&r, NULL, NULL, FIX_ARGS(cmds[i], "main.rpseg"));
 		cr_assert_str_eq(r.err, "");
 		free(r.out);
 		free(r.err);

@@ -204,7 +204,7 @@ static int chrome_event(struct chrome *c, const struct rp_item *it)
 	}
 }
 
-static void chrome_process_name(struct chrome *c, const struct nest_proc *pr)
+static void chrome_process_name(struct chrome *c, const struct procid *pr)
 {
 	chrome_start(c, "process_name", 12);
 	fprintf(c->out, ",\"ph\":\"M\",\"ts\":0,\"pid\":%" PRIu32 ",\"tid\":0,\"args\":{\"name\":",

@@ -16,6 +16,19 @@
 #define CLI_EXIT_USAGE 2
 
 /* One subcommand option: a long flag and the bit it sets. */
+/* The process a segment belongs to (procid.c): strings NUL-terminated. */
+struct procid {
+	char host[65], boot_id[41];
+	uint64_t daemon_pid;
+	uint32_t client_id, pid;
+	char name[65];
+};
+
+/* Fill id from a segment header. */
+void procid_set(struct procid *id, const struct rp_seg_info *in);
+/* Whether the segment of in was recorded by the process of id. */
+bool procid_is(const struct procid *id, const struct rp_seg_info *in);
+
 struct cli_flag {
 	const char *name;   /* "--recover" */
 	unsigned bit;

@@ -87,7 +87,7 @@ static int diff_match(struct diff *d)
 			for (size_t j = 0; j < nn; j++) {
 				const struct profile_proc *n = &d->new.procs[j];
 
-				if (taken[j] || strcmp(b->name, n->name) != 0 ||
+				if (taken[j] || strcmp(b->id.name, n->id.name) != 0 ||
 				    (pass == 0 && !diff_cmdline_is(b, n)))
 					continue;
 				to[i] = (ssize_t)j;
@@ -404,7 +404,7 @@ void diff_json_pair(FILE *f, const struct diff_pair *p)
 	const struct profile_proc *any = p->base ? p->base : p->new;
 
 	fputs("\"name\":", f);
-	profile_json_str(f, any->name, strlen(any->name));
+	profile_json_str(f, any->id.name, strlen(any->id.name));
 	fputs(",\"cmdline\":", f);
 	profile_json_cmdline(f, any);
 	if (p->base && p->new && p->by_name) {
@@ -413,12 +413,12 @@ void diff_json_pair(FILE *f, const struct diff_pair *p)
 	}
 	fputs(",\"base_pid\":", f);
 	if (p->base)
-		fprintf(f, "%" PRIu32, p->base->pid);
+		fprintf(f, "%" PRIu32, p->base->id.pid);
 	else
 		fputs("null", f);
 	fputs(",\"new_pid\":", f);
 	if (p->new)
-		fprintf(f, "%" PRIu32, p->new->pid);
+		fprintf(f, "%" PRIu32, p->new->id.pid);
 	else
 		fputs("null", f);
 	fprintf(f, ",\"matched\":\"%s\"",
@@ -455,13 +455,13 @@ static int diff_print(const struct diff *d, bool json, bool by_process)
 		const struct profile_proc *any = p->base ? p->base : p->new;
 
 		printf("%sProcess %zu of %zu: ", i ? "\n" : "", i + 1, d->npairs);
-		cli_print_bytes(stdout, any->name, strlen(any->name), false);
+		cli_print_bytes(stdout, any->id.name, strlen(any->id.name), false);
 		if (p->base)
-			printf(", BASE pid %" PRIu32, p->base->pid);
+			printf(", BASE pid %" PRIu32, p->base->id.pid);
 		else
 			printf(", only in NEW");
 		if (p->new)
-			printf(", NEW pid %" PRIu32, p->new->pid);
+			printf(", NEW pid %" PRIu32, p->new->id.pid);
 		else
 			printf(", only in BASE");
 		printf("%s\nCommand line: ", p->by_name ? " (matched by name)" : "");

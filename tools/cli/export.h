@@ -15,6 +15,8 @@
 
 #include <ringprof/reader.h>
 
+#include "cli.h"
+
 /* nest.c */
 
 /* One open interval.  kind and arg point at the reader's strings until the
@@ -42,15 +44,8 @@ struct nest_thread {
 
 /* A process: all segments of one registration (host, boot id, daemon pid,
  * registration id and pid alike). */
-struct nest_proc {
-	char host[65], boot_id[41];
-	uint64_t daemon_pid;
-	uint32_t client_id, pid;
-	char name[65];
-};
-
 struct nest {
-	struct nest_proc *procs;      /* in order of first appearance */
+	struct procid *procs;      /* in order of first appearance */
 	size_t nprocs, pcap, cur;
 	struct nest_thread *threads;  /* in order of first appearance */
 	size_t nthreads, tcap, last;

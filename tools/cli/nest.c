@@ -57,42 +57,25 @@ static int nest_keep_strings(struct nest *n)
 int nest_segment(struct nest *n, const struct rp_item *it)
 {
 	const struct rp_seg_info *in = &it->segment.info;
-	struct nest_proc *pr;
-	char host[65], boot[41];
 
 	if (nest_keep_strings(n) < 0)
 		return -ENOMEM;
-	memcpy(host, in->host, sizeof(in->host));
-	host[sizeof(in->host)] = '\0';
-	memcpy(boot, in->boot_id, sizeof(in->boot_id));
-	boot[sizeof(in->boot_id)] = '\0';
 	for (size_t i = n->nprocs; i-- > 0;) {
-		pr = &n->procs[i];
-		if (pr->pid == in->pid && pr->client_id == in->client_id &&
-		    pr->daemon_pid == in->daemon_pid && strcmp(pr->host, host) == 0 &&
-		    strcmp(pr->boot_id, boot) == 0) {
+		if (procid_is(&n->procs[i], in)) {
 			n->cur = i;
 			return 0;
 		}
 	}
 	if (n->nprocs == n->pcap) {
 		size_t cap = n->pcap ? n->pcap * 2 : 8;
-		struct nest_proc *procs = reallocarray(n->procs, cap, sizeof(*procs));
+		struct procid *procs = reallocarray(n->procs, cap, sizeof(*procs));
 
 		if (!procs)
 			return -ENOMEM;
 		n->procs = procs;
 		n->pcap = cap;
 	}
-	pr = &n->procs[n->nprocs];
-	memset(pr, 0, sizeof(*pr));
-	strlcpy(pr->host, host, sizeof(pr->host));
-	strlcpy(pr->boot_id, boot, sizeof(pr->boot_id));
-	pr->daemon_pid = in->daemon_pid;
-	pr->client_id = in->client_id;
-	pr->pid = in->pid;
-	memcpy(pr->name, in->name, sizeof(in->name));
-	pr->name[sizeof(in->name)] = '\0';
+	procid_set(&n->procs[n->nprocs], in);
 	n->cur = n->nprocs++;
 	return 1;
 }

@@ -278,19 +278,10 @@ static ssize_t profile_proc_get(struct profile *p, const struct rp_item *it)
 {
 	const struct rp_seg_info *in = &it->segment.info;
 	struct profile_proc *pr;
-	char host[65], boot[41];
 
-	memcpy(host, in->host, sizeof(in->host));
-	host[sizeof(in->host)] = '\0';
-	memcpy(boot, in->boot_id, sizeof(in->boot_id));
-	boot[sizeof(in->boot_id)] = '\0';
-	for (size_t i = p->nprocs; i-- > 0;) {
-		pr = &p->procs[i];
-		if (pr->pid == in->pid && pr->client_id == in->client_id &&
-		    pr->daemon_pid == in->daemon_pid && strcmp(pr->host, host) == 0 &&
-		    strcmp(pr->boot_id, boot) == 0)
+	for (size_t i = p->nprocs; i-- > 0;)
+		if (procid_is(&p->procs[i].id, in))
 			return (ssize_t)i;
-	}
 	if (p->nprocs == p->pcap) {
 		size_t cap = p->pcap ? p->pcap * 2 : 8;
 		struct profile_proc *procs = reallocarray(p->procs, cap, sizeof(*procs));
@@ -301,13 +292,7 @@ static ssize_t profile_proc_get(struct profile *p, const struct rp_item *it)
 	}
 	pr = &p->procs[p->nprocs];
 	memset(pr, 0, sizeof(*pr));
-	strlcpy(pr->host, host, sizeof(pr->host));
-	strlcpy(pr->boot_id, boot, sizeof(pr->boot_id));
-	pr->daemon_pid = in->daemon_pid;
-	pr->client_id = in->client_id;
-	pr->pid = in->pid;
-	memcpy(pr->name, in->name, sizeof(in->name));
-	pr->name[sizeof(in->name)] = '\0';
+	procid_set(&pr->id, in);
 	pr->cmdline = profile_dup(it->segment.cmdline, in->cmdline_len);
 	if (!pr->cmdline)
 		return -ENOMEM;

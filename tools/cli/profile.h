@@ -13,6 +13,8 @@
 
 #include <ringprof/reader.h>
 
+#include "cli.h"
+
 /* profile.c */
 
 enum profile_class {
@@ -49,10 +51,7 @@ struct profile_totals {
 
 /* One process: all segments of one registration of one client. */
 struct profile_proc {
-	char host[65], boot_id[41];
-	uint64_t daemon_pid;
-	uint32_t client_id, pid;
-	char name[65];
+	struct procid id;
 	char *cmdline;           /* args NUL-separated */
 	size_t cmdline_len;
 	struct profile_table tab;

@@ -219,9 +219,9 @@ static int sum_print_text(const struct profile_table *tab, const struct profile_
 static void sum_json_proc(const struct profile_proc *pr)
 {
 	printf("\"name\":");
-	profile_json_str(stdout, pr->name, strlen(pr->name));
-	printf(",\"pid\":%" PRIu32 ",\"host\":", pr->pid);
-	profile_json_str(stdout, pr->host, strlen(pr->host));
+	profile_json_str(stdout, pr->id.name, strlen(pr->id.name));
+	printf(",\"pid\":%" PRIu32 ",\"host\":", pr->id.pid);
+	profile_json_str(stdout, pr->id.host, strlen(pr->id.host));
 	printf(",\"cmdline\":");
 	profile_json_cmdline(stdout, pr);
 }
@@ -322,9 +322,9 @@ static int sum_by_process(const struct profile *p, bool json)
 			continue;
 		}
 		printf("%sProcess %zu of %zu: ", i ? "\n" : "", i + 1, p->nprocs);
-		cli_print_bytes(stdout, pr->name, strlen(pr->name), false);
-		printf(", pid %" PRIu32 " on ", pr->pid);
-		cli_print_bytes(stdout, pr->host, strlen(pr->host), false);
+		cli_print_bytes(stdout, pr->id.name, strlen(pr->id.name), false);
+		printf(", pid %" PRIu32 " on ", pr->id.pid);
+		cli_print_bytes(stdout, pr->id.host, strlen(pr->id.host), false);
 		printf("\nCommand line: ");
 		profile_print_cmdline(stdout, pr);
 		printf("\n\n");

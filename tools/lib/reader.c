@@ -203,10 +203,10 @@ static int reader_open_file(struct rp_reader *r, struct rp_item *it)
 	if (ret < 0)
 		return reader_fatal(r, ret, "offset 0: read: %s", strerror(-ret));
 	if (memcmp(pre.magic, RP_SEG_MAGIC, sizeof(pre.magic)) != 0)
-		return reader_problem(r, it, 0, false, "not a ringprof segment (bad magic)");
+		return reader_problem(r, it, 0, false, "offset 0: not a ringprof segment (bad magic)");
 	if (pre.version != RP_SEG_VERSION)
 		return reader_problem(r, it, 8, false,
-				      "unknown segment version %u (this reader knows %u)",
+				      "offset 8: unknown segment version %u (this reader knows %u)",
 				      pre.version, RP_SEG_VERSION);
 	if (pre.size != sizeof(pre))
 		return reader_problem(r, it, 10, false, "offset 10: bad preamble size %u (expected %zu)",
