@@ -400,7 +400,7 @@ Test(codec, events_round_trip_with_integers_and_negative_deltas)
 	rp_evenc_free(&e);
 }
 
-Test(codec, events_payload_has_the_exact_bytes)
+Test(codec, events_payload_of_version_1_has_the_exact_bytes)
 {
 	static const uint8_t want[] = {
 		0x06, 0x09, 0x00, 0x14,                   /* THREAD_NAME 9, +10 */
@@ -411,7 +411,7 @@ Test(codec, events_payload_has_the_exact_bytes)
 	struct rp_evenc e = { 0 };
 	struct rp_seg_events h;
 
-	cr_assert_eq(rp_evenc_begin(&e, 3, 10, 990), 0);
+	cr_assert_eq(rp_evenc_begin_version(&e, 1, 3, 10, 990), 0);
 	for (size_t i = 0; i < 4; i++)
 		cr_assert_eq(rp_evenc_add(&e, &sample_events[i]), 0);
 	cr_assert_eq(e.buf.len, sizeof(h) + sizeof(want));
@@ -503,4 +503,283 @@ Test(codec, malformed_events_are_refused)
 	}
 	free(copy);
 	rp_evenc_free(&e);
+}
+
+/* Version 2 (the current layout): an END that closes the innermost open
+ * BEGIN is its head byte and ts delta; arguments code relative to the
+ * largest so far. */
+Test(codec, events_payload_of_version_2_has_the_exact_bytes)
+{
+	static const struct rp_event evs[] = {
+		{ .type = RP_REC_BEGIN, .id = 1, .arg = 200, .ts = 1000 },
+		{ .type = RP_REC_BEGIN, .id = 2, .arg = 201, .ts = 1001 },
+		{ .type = RP_REC_INSTANT, .id = 3, .arg = 5, .ts = 1001 },
+		{ .type = RP_REC_END, .id = 2, .arg = 201, .ts = 1002 },  /* closes */
+		{ .type = RP_REC_END, .id = 9, .arg = 0, .ts = 1003 },    /* does not */
+		{ .type = RP_REC_INTEGER, .id = 4, .arg = 202, .ts = 1003, .value = 7 },
+	};
+	static const uint8_t want[] = {
+		0x01, 0x01, 0x91, 0x03, 0x14,  /* BEGIN 1, arg 0+200: zz 400 + 1, +10 */
+		0x01, 0x02, 0x03, 0x02,        /* BEGIN 2, arg 200+1: zz 2 + 1, +1 */
+		0x03, 0x03, 0x88, 0x03, 0x00,  /* INSTANT 3, arg 201-196: zz 391 + 1, +0 */
+		0x82, 0x02,                    /* END closing BEGIN 2 201, +1 */
+		0x02, 0x09, 0x00, 0x02,        /* END 9 (pops BEGIN 1), no arg, +1 */
+		0x04, 0x04, 0x03, 0x00, 0x07,  /* INTEGER 4, arg 201+1, +0, 7 */
+	};
+	struct rp_evenc e = { 0 };
+	struct rp_evdec d;
+	struct rp_event ev;
+
+	cr_assert_eq(rp_evenc_begin(&e, 3, 10, 990), 0);
+	cr_assert_eq(e.version, RP_SEG_VERSION);
+	cr_assert_eq(RP_SEG_VERSION, 2);
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		cr_assert_eq(rp_evenc_add(&e, &evs[i]), 0);
+	cr_assert_eq(e.buf.len, sizeof(struct rp_seg_events) + sizeof(want));
+	cr_assert_eq(memcmp(e.buf.data + sizeof(struct rp_seg_events), want, sizeof(want)), 0);
+	cr_assert_eq(rp_evdec_begin(&d, e.buf.data, e.buf.len, e.count), 0);
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+		memset(&ev, 0xa5, sizeof(ev));
+		cr_assert_eq(rp_evdec_next(&d, &ev), 1, "event %zu", i);
+		cr_assert_eq(ev.type, evs[i].type, "event %zu", i);
+		cr_assert_eq(ev.id, evs[i].id, "event %zu", i);
+		cr_assert_eq(ev.arg, evs[i].arg, "event %zu", i);
+		cr_assert_eq(ev.ts, evs[i].ts, "event %zu", i);
+		cr_assert_eq(ev.value, evs[i].value, "event %zu", i);
+	}
+	cr_assert_eq(rp_evdec_next(&d, &ev), 0);
+	/* the same events in a version 1 payload decode the same */
+	cr_assert_eq(rp_evenc_begin_version(&e, 1, 3, 10, 990), 0);
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		cr_assert_eq(rp_evenc_add(&e, &evs[i]), 0);
+	cr_assert_eq(rp_evdec_begin_version(&d, 1, e.buf.data, e.buf.len, e.count), 0);
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+		cr_assert_eq(rp_evdec_next(&d, &ev), 1);
+		cr_assert_eq(ev.id, evs[i].id);
+		cr_assert_eq(ev.arg, evs[i].arg);
+	}
+	cr_assert_eq(rp_evdec_next(&d, &ev), 0);
+	rp_evenc_free(&e);
+}
+
+Test(codec, unknown_layout_versions_are_refused)
+{
+	struct rp_evenc e = { 0 };
+	struct rp_evdec d;
+	uint8_t hdr[sizeof(struct rp_seg_events)] = { 0 };
+
+	cr_assert_eq(rp_evenc_begin_version(&e, 0, 1, 0, 0), -EINVAL);
+	cr_assert_eq(rp_evenc_begin_version(&e, 3, 1, 0, 0), -EINVAL);
+	cr_assert_eq(rp_evdec_begin_version(&d, 0, hdr, sizeof(hdr), 0), -EBADMSG);
+	cr_assert_eq(rp_evdec_begin_version(&d, 3, hdr, sizeof(hdr), 0), -EBADMSG);
+	cr_assert_eq(rp_evdec_begin_version(&d, 1, hdr, sizeof(hdr), 0), 0);
+	cr_assert_eq(rp_evdec_begin_version(&d, 2, hdr, sizeof(hdr), 0), 0);
+	rp_evenc_free(&e);
+}
+
+/* xorshift for the generated streams */
+static uint64_t gen_next(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* Encode n events in layout version, decode them back, compare every field,
+ * then re-encode the decoded events and compare the bytes.  Returns the
+ * payload length. */
+static size_t round_trip(uint16_t version, const struct rp_event *evs, size_t n)
+{
+	struct rp_evenc e = { 0 }, again = { 0 };
+	struct rp_evdec d;
+	struct rp_event ev;
+	size_t len;
+
+	cr_assert_eq(rp_evenc_begin_version(&e, version, 7, 100, evs[0].ts), 0);
+	cr_assert_eq(rp_evenc_begin_version(&again, version, 7, 100, evs[0].ts), 0);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(rp_evenc_add(&e, &evs[i]), 0, "event %zu", i);
+	cr_assert_eq(rp_evdec_begin_version(&d, version, e.buf.data, e.buf.len, e.count), 0);
+	for (size_t i = 0; i < n; i++) {
+		memset(&ev, 0x5a, sizeof(ev));
+		cr_assert_eq(rp_evdec_next(&d, &ev), 1, "v%u event %zu", version, i);
+		cr_assert_eq(ev.type, evs[i].type, "v%u event %zu", version, i);
+		cr_assert_eq(ev.id, evs[i].id, "v%u event %zu", version, i);
+		cr_assert_eq(ev.arg, evs[i].arg, "v%u event %zu", version, i);
+		cr_assert_eq(ev.ts, evs[i].ts, "v%u event %zu", version, i);
+		cr_assert_eq(ev.value, evs[i].value, "v%u event %zu", version, i);
+		cr_assert_eq(rp_evenc_add(&again, &ev), 0);
+	}
+	cr_assert_eq(rp_evdec_next(&d, &ev), 0);
+	cr_assert_eq(again.buf.len, e.buf.len);
+	cr_assert_eq(memcmp(again.buf.data, e.buf.data, e.buf.len), 0, "v%u bytes", version);
+	len = e.buf.len;
+	rp_evenc_free(&e);
+	rp_evenc_free(&again);
+	return len;
+}
+
+/* Random nesting up to depth 100 (past the 64-entry stack), mismatched and
+ * unmatched ENDs, argument ids at 0, 1 and UINT32_MAX, every type. */
+Test(codec, events_round_trip_byte_exact_through_deep_and_broken_nesting)
+{
+	enum { N = 20000 };
+	struct rp_event *evs = calloc(N, sizeof(*evs));
+	uint32_t kinds[128], args[128];
+	uint64_t x = 0x243f6a8885a308d3u, ts = UINT64_MAX - 5000;
+	size_t depth = 0;
+
+	cr_assert_not_null(evs);
+	for (size_t i = 0; i < N; i++) {
+		uint64_t r = gen_next(&x);
+		struct rp_event *ev = &evs[i];
+		unsigned what = (unsigned)(r % 16);
+
+		ts += (r >> 8) % 3000 - 500;  /* steps back sometimes, wraps */
+		ev->ts = ts;
+		ev->id = 1 + (uint32_t)((r >> 20) % 6);
+		switch ((r >> 28) % 8) {
+		case 0: ev->arg = 0; break;
+		case 1: ev->arg = UINT32_MAX; break;
+		case 2: ev->arg = 1; break;
+		default: ev->arg = 1 + (uint32_t)((r >> 32) % 5000); break;
+		}
+		if (what < 6 && depth < 100) {
+			ev->type = RP_REC_BEGIN;
+			kinds[depth % 128] = ev->id;
+			args[depth % 128] = ev->arg;
+			depth++;
+		} else if (what < 12 && depth > 0) {
+			ev->type = RP_REC_END;
+			depth--;
+			if (what != 11) {  /* most ENDs match their BEGIN */
+				ev->id = kinds[depth % 128];
+				ev->arg = args[depth % 128];
+			}
+		} else if (what == 12) {
+			ev->type = RP_REC_END;  /* maybe with nothing open */
+		} else if (what == 13) {
+			ev->type = RP_REC_INTEGER;
+			ev->value = gen_next(&x);
+		} else if (what == 14) {
+			ev->type = RP_REC_THREAD_NAME;
+		} else {
+			ev->type = RP_REC_INSTANT;
+		}
+	}
+	/* (random ids up to UINT32_MAX make version 2 larger here: its
+	 * argument codes are meant for ids interned just before use) */
+	round_trip(2, evs, N);
+	round_trip(1, evs, N);
+	free(evs);
+}
+
+/* Nesting 70 deep, then closing every level: the 6 levels past the 64-entry
+ * stack are spelled in full, the 64 on it are elided. */
+Test(codec, levels_past_the_stack_are_spelled_in_full)
+{
+	enum { D = 70 };
+	struct rp_event evs[2 * D];
+	struct rp_evenc e = { 0 };
+	const uint8_t *p;
+	size_t full = 0, closed = 0;
+
+	for (size_t i = 0; i < D; i++) {
+		evs[i] = (struct rp_event){ .type = RP_REC_BEGIN, .id = 1, .arg = (uint32_t)(i + 1),
+					    .ts = i };
+		evs[2 * D - 1 - i] = (struct rp_event){ .type = RP_REC_END, .id = 1,
+							 .arg = (uint32_t)(i + 1),
+							 .ts = 2 * D - 1 - i };
+	}
+	round_trip(2, evs, 2 * D);
+	cr_assert_eq(rp_evenc_begin(&e, 1, 0, 0), 0);
+	for (size_t i = 0; i < 2 * D; i++)
+		cr_assert_eq(rp_evenc_add(&e, &evs[i]), 0);
+	/* every BEGIN is head, id, arg code (0x03: max + 1), delta: 4 bytes;
+	 * every END: 2 bytes closed, 4 in full */
+	p = e.buf.data + sizeof(struct rp_seg_events);
+	for (size_t i = 0; i < D; i++, p += 4)
+		cr_assert_eq(p[0], RP_REC_BEGIN);
+	for (size_t i = 0; i < D; i++) {
+		if (p[0] == (RP_REC_END | RP_EV_F_CLOSE)) {
+			closed++;
+			p += 2;
+		} else {
+			cr_assert_eq(p[0], RP_REC_END);
+			cr_assert_eq(closed, 0, "full ENDs come first (the deepest levels)");
+			full++;
+			p += 4;
+		}
+	}
+	cr_assert_eq(full, D - RP_EV_STACK_MAX);
+	cr_assert_eq(closed, RP_EV_STACK_MAX);
+	cr_assert_eq(p, e.buf.data + e.buf.len);
+	rp_evenc_free(&e);
+}
+
+/* A hostile payload: closing ENDs with nothing open, past the stack, or
+ * on a type other than END, in version 1; argument codes out of range. */
+Test(codec, malformed_version_2_events_are_refused)
+{
+	struct rp_seg_events h = { .thread = 1 };
+	uint8_t buf[sizeof(h) + 1200];
+	const size_t hl = sizeof(h);
+	unsigned n;
+	size_t k;
+
+	memcpy(buf, &h, hl);
+	/* a closing END with nothing open */
+	buf[hl] = RP_REC_END | RP_EV_F_CLOSE;
+	buf[hl + 1] = 0;
+	cr_assert_eq(decode_all(buf, hl + 2, 1, &n), -EBADMSG);
+	/* BEGIN then two closing ENDs: the second has nothing to close */
+	memcpy(buf + hl, (const uint8_t[]){ 0x01, 0x01, 0x00, 0x00, 0x82, 0x00, 0x82, 0x00 }, 8);
+	cr_assert_eq(decode_all(buf, hl + 6, 2, &n), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(decode_all(buf, hl + 8, 3, &n), -EBADMSG);
+	cr_assert_eq(n, 2);
+	/* the close flag on another type */
+	for (uint8_t t = RP_REC_BEGIN; t <= RP_REC_THREAD_NAME; t++) {
+		if (t == RP_REC_END)
+			continue;
+		memcpy(buf + hl, (const uint8_t[]){ 0x01, 0x01, 0x00, 0x00, 0x80, 0x00 }, 6);
+		buf[hl + 4] = (uint8_t)(t | RP_EV_F_CLOSE);
+		cr_assert_eq(decode_all(buf, hl + 6, 2, &n), -EBADMSG, "type %u", t);
+	}
+	/* the close flag in a version 1 payload */
+	{
+		struct rp_evdec d;
+		struct rp_event ev;
+		memcpy(buf + hl, (const uint8_t[]){ 0x01, 0x01, 0x00, 0x00, 0x82, 0x00 }, 6);
+		cr_assert_eq(rp_evdec_begin_version(&d, 1, buf, hl + 6, 2), 0);
+		cr_assert_eq(rp_evdec_next(&d, &ev), 1);
+		cr_assert_eq(rp_evdec_next(&d, &ev), -EBADMSG);
+	}
+	/* 65 BEGINs fill the stack and one level past it: the first END pops
+	 * that level and cannot be elided, the next may */
+	for (k = 0; k < 65; k++)
+		memcpy(buf + hl + 4 * k, (const uint8_t[]){ 0x01, 0x01, 0x00, 0x00 }, 4);
+	memcpy(buf + hl + 4 * k, (const uint8_t[]){ 0x82, 0x00, 0x82, 0x00 }, 4);
+	cr_assert_eq(decode_all(buf, hl + 4 * k + 2, 66, &n), -EBADMSG);
+	cr_assert_eq(n, 65);
+	memcpy(buf + hl + 4 * k, (const uint8_t[]){ 0x02, 0x01, 0x00, 0x00, 0x82, 0x00 }, 6);
+	cr_assert_eq(decode_all(buf, hl + 4 * k + 6, 67, &n), 0);
+	cr_assert_eq(n, 67);
+	/* argument codes: max 0, so code 1 (arg 0) is not a canonical "none"
+	 * and is refused, code 3 (+1) gives 1, and 2^32 is past UINT32_MAX */
+	memcpy(buf + hl, (const uint8_t[]){ 0x03, 0x01, 0x01, 0x00 }, 4);
+	cr_assert_eq(decode_all(buf, hl + 4, 1, &n), -EBADMSG);
+	memcpy(buf + hl, (const uint8_t[]){ 0x03, 0x01, 0x03, 0x00 }, 4);
+	cr_assert_eq(decode_all(buf, hl + 4, 1, &n), 0);
+	/* zigzag(UINT32_MAX) + 1 = 0x1fffffffe + 1: arg UINT32_MAX, fits */
+	memcpy(buf + hl, (const uint8_t[]){ 0x03, 0x01, 0xff, 0xff, 0xff, 0xff, 0x1f, 0x00 }, 8);
+	cr_assert_eq(decode_all(buf, hl + 8, 1, &n), 0);
+	/* zigzag(2^32) + 1: one past */
+	memcpy(buf + hl, (const uint8_t[]){ 0x03, 0x01, 0x81, 0x80, 0x80, 0x80, 0x20, 0x00 }, 8);
+	cr_assert_eq(decode_all(buf, hl + 8, 1, &n), -EBADMSG);
+	/* the largest code (a delta of 2^63 - 1): refused, no overflow */
+	memcpy(buf + hl, (const uint8_t[]){ 0x03, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					     0xff, 0xff, 0xff, 0x01, 0x00 }, 13);
+	cr_assert_eq(decode_all(buf, hl + 13, 1, &n), -EBADMSG);
 }

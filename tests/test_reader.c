@@ -435,7 +435,7 @@ Test(reader, an_unknown_version_is_refused_and_never_read)
 	good = put_segment(dir, "b.rpseg", w.out.data, w.out.len);
 	w.out.data[8] = 7;
 	bad = put_segment(dir, "a.rpseg", w.out.data, w.out.len);
-	snprintf(want, sizeof(want), "%s: offset 8: unknown segment version 7 (this reader knows 1)", bad);
+	snprintf(want, sizeof(want), "%s: offset 8: unknown segment version 7 (this reader knows 1 to 2)", bad);
 
 	r = open1(bad, 0);
 	cr_assert_eq(rp_reader_next(r, &it), -EBADMSG);

@@ -25,7 +25,8 @@
 #include "wire.h"
 
 #define RP_SEG_MAGIC       "RPSEG\r\n\032"   /* 8 bytes, no NUL */
-#define RP_SEG_VERSION     1u
+#define RP_SEG_VERSION     2u        /* readers also accept 1 */
+#define RP_SEG_VERSION_MIN 1u
 #define RP_SEG_TRAILER_MAGIC "RPSEGEND"     /* 8 bytes, no NUL */
 #define RP_BLOCK_MAGIC     0x4b425052u       /* "RPBK" */
 #define RP_BLOCK_RAW_MAX   (16u << 20)       /* raw payload bytes of one block */
@@ -104,14 +105,26 @@ RP_STATIC_ASSERT(sizeof(struct rp_seg_thread) == 24, "seg thread size");
 
 /*
  * EVENTS payload: this struct, then count events of one thread, each:
- *   u8     type             enum rp_rec_type (never VALUE)
+ *   u8     head             enum rp_rec_type (never VALUE) | RP_EV_F_CLOSE
  *   uleb   id               kind string id (name id for THREAD_NAME)
- *   uleb   arg              argument string id, 0 = none
+ *   uleb   arg code         0 = no argument; else zigzag(arg - max) + 1, max
+ *                           being the largest argument id of the events
+ *                           before it in the block (0 at the start)
  *   sleb   ts delta         zigzag; from the previous event's ts (the first
  *                           event's from first_ticks)
  *   uleb   value            INTEGER only
+ * An END whose kind and argument equal those of the innermost open BEGIN of
+ * the block is written as head RP_REC_END | RP_EV_F_CLOSE and its ts delta
+ * only.  Open BEGINs are tracked on a stack of at most 64 entries: a BEGIN
+ * pushes (or, at depth 64, counts one level deeper), every END pops (the
+ * deeper count first); RP_EV_F_CLOSE is valid only with an entry on top and
+ * no deeper level.
+ * Version 1 segments: u8 type, uleb id, uleb arg (the id itself), sleb ts
+ * delta, uleb value; no RP_EV_F_CLOSE.
  * uleb is LEB128; zigzag maps signed d to (d << 1) ^ (d >> 63).
  */
+#define RP_EV_F_CLOSE 0x80u
+
 struct rp_seg_events {
 	uint32_t thread;
 	uint32_t reserved;

@@ -80,15 +80,41 @@ int rp_blockdec_payload(struct rp_blockdec *d, const struct rp_block_hdr *h,
  * mismatch"); static storage. */
 const char *rp_blockdec_problem(const struct rp_blockdec *d);
 
+/*
+ * EVENTS payload (ringprof/seg.h).  Version 2 (RP_SEG_VERSION) elides the
+ * kind and argument of an END that closes the innermost open BEGIN of the
+ * block, and codes arguments relative to the largest one seen in the block;
+ * version 1 spells every field.  Both keep a stack of the open BEGINs of
+ * at most RP_EV_STACK_MAX entries (deeper levels are only counted and never
+ * elided), reset at every block so a block decodes on its own.
+ */
+#define RP_EV_STACK_MAX 64u
+
+/* The open BEGINs of a block, updated identically by encoder and decoder. */
+struct rp_evstack {
+	uint32_t depth;                     /* entries in kind[] / arg[] */
+	uint32_t deeper;                    /* open BEGINs past RP_EV_STACK_MAX */
+	uint32_t max_arg;                   /* largest argument id so far */
+	uint32_t kind[RP_EV_STACK_MAX];
+	uint32_t arg[RP_EV_STACK_MAX];
+};
+
 /* Events payload encoder: begin, add events, then the payload is e->buf and
  * the item count e->count. */
 struct rp_evenc {
 	struct rp_buf buf;
 	uint32_t count;
+	uint16_t version;        /* payload layout: 1 or 2 */
 	uint64_t prev_ts;
+	struct rp_evstack stack;
 };
+/* Start a payload in the current layout (RP_SEG_VERSION). */
 int rp_evenc_begin(struct rp_evenc *e, uint32_t thread, uint64_t first_index,
 		   uint64_t first_ticks);
+/* The same in layout version 1 or 2 (a segment's preamble must say it);
+ * -EINVAL for another version. */
+int rp_evenc_begin_version(struct rp_evenc *e, uint16_t version, uint32_t thread,
+			   uint64_t first_index, uint64_t first_ticks);
 int rp_evenc_add(struct rp_evenc *e, const struct rp_event *ev);
 void rp_evenc_free(struct rp_evenc *e);
 
@@ -97,13 +123,21 @@ struct rp_evdec {
 	struct rp_seg_events hdr;
 	const uint8_t *p, *end;
 	uint32_t left;
+	uint16_t version;
 	uint64_t prev_ts;
+	struct rp_evstack stack;
 };
-/* 0, or -EBADMSG when the payload is shorter than its header. */
+/* Decode the current layout (RP_SEG_VERSION); 0, or -EBADMSG when the
+ * payload is shorter than its header. */
 int rp_evdec_begin(struct rp_evdec *d, const void *payload, size_t len, uint32_t count);
+/* The same for the layout of segment version `version` (1 or 2); -EBADMSG
+ * for another version. */
+int rp_evdec_begin_version(struct rp_evdec *d, uint16_t version, const void *payload,
+			   size_t len, uint32_t count);
 /* 1 with *ev filled, 0 at the end, -EBADMSG on a malformed event (including
- * a type that is not BEGIN/END/INSTANT/INTEGER/THREAD_NAME, or bytes left
- * over after count events). */
+ * a type that is not BEGIN/END/INSTANT/INTEGER/THREAD_NAME, an elided END
+ * with no open BEGIN to close, an argument outside 1..UINT32_MAX, or bytes
+ * left over after count events). */
 int rp_evdec_next(struct rp_evdec *d, struct rp_event *ev);
 
 #endif /* RINGPROF_CODEC_H */

@@ -41,6 +41,7 @@ struct rp_reader {
 	uint64_t size;          /* bytes */
 	uint64_t off;           /* offset of the next block */
 	bool seen_header;
+	uint16_t version;       /* of the open file: RP_SEG_VERSION_MIN.. */
 	uint64_t blocks, events, raw_bytes, undefined;
 	struct rp_seg_info info;
 	struct rp_seg_clock pair;  /* the correlation in use */
@@ -204,10 +205,11 @@ static int reader_open_file(struct rp_reader *r, struct rp_item *it)
 		return reader_fatal(r, ret, "offset 0: read: %s", strerror(-ret));
 	if (memcmp(pre.magic, RP_SEG_MAGIC, sizeof(pre.magic)) != 0)
 		return reader_problem(r, it, 0, false, "offset 0: not a ringprof segment (bad magic)");
-	if (pre.version != RP_SEG_VERSION)
+	if (pre.version < RP_SEG_VERSION_MIN || pre.version > RP_SEG_VERSION)
 		return reader_problem(r, it, 8, false,
-				      "offset 8: unknown segment version %u (this reader knows %u)",
-				      pre.version, RP_SEG_VERSION);
+				      "offset 8: unknown segment version %u (this reader knows %u to %u)",
+				      pre.version, RP_SEG_VERSION_MIN, RP_SEG_VERSION);
+	r->version = pre.version;
 	if (pre.size != sizeof(pre))
 		return reader_problem(r, it, 10, false, "offset 10: bad preamble size %u (expected %zu)",
 				      pre.size, sizeof(pre));
@@ -269,7 +271,7 @@ static const char *reader_check_events(struct rp_reader *r, bool *has_undefined,
 	int ret;
 
 	*has_undefined = false;
-	if (rp_evdec_begin(&d, r->raw.data, r->raw.len, r->hdr.count) < 0)
+	if (rp_evdec_begin_version(&d, r->version, r->raw.data, r->raw.len, r->hdr.count) < 0)
 		return "malformed EVENTS block (shorter than its header)";
 	while ((ret = rp_evdec_next(&d, &ev)) == 1) {
 		if (strict && !*has_undefined && !strtab_get(&r->strings, ev.id, &len)) {
@@ -426,7 +428,8 @@ static int reader_read_block(struct rp_reader *r, struct rp_item *it)
 					      "offset %llu: event uses undefined string %u",
 					      (unsigned long long)off, undef);
 		if (!what)
-			rp_evdec_begin(&r->evdec, r->raw.data, r->raw.len, h->count);
+			rp_evdec_begin_version(&r->evdec, r->version, r->raw.data, r->raw.len,
+					       h->count);
 		break;
 	}
 	case RP_BLK_FOOTER:
@@ -471,7 +474,7 @@ static int reader_read_block(struct rp_reader *r, struct rp_item *it)
 		it->offset = off;
 		it->segment.info = r->info;
 		it->segment.cmdline = (const char *)r->raw.data + sizeof(r->info);
-		it->segment.version = RP_SEG_VERSION;
+		it->segment.version = r->version;
 		it->segment.file_size = r->size;
 		return 1;
 	}

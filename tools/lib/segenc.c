@@ -9,8 +9,13 @@
 
 ssize_t rp_segenc_preamble(struct rp_buf *out)
 {
+	return rp_segenc_preamble_version(out, RP_SEG_VERSION);
+}
+
+ssize_t rp_segenc_preamble_version(struct rp_buf *out, uint16_t version)
+{
 	struct rp_seg_preamble p = {
-		.version = RP_SEG_VERSION,
+		.version = version,
 		.size = sizeof(struct rp_seg_preamble),
 	};
 	int ret;

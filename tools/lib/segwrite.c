@@ -26,16 +26,27 @@ static int segwrite_count(struct rp_segwrite *w, ssize_t n)
 int rp_segwrite_open(struct rp_segwrite *w, int fd, int zstd_level, bool compress,
 		     const struct rp_seg_info *info, const void *cmdline, uint32_t len)
 {
+	return rp_segwrite_open_version(w, RP_SEG_VERSION_MIN, fd, zstd_level, compress, info,
+					cmdline, len);
+}
+
+int rp_segwrite_open_version(struct rp_segwrite *w, uint16_t version, int fd,
+			     int zstd_level, bool compress, const struct rp_seg_info *info,
+			     const void *cmdline, uint32_t len)
+{
 	ssize_t n;
 	int ret;
 
 	memset(w, 0, sizeof(*w));
+	if (version < RP_SEG_VERSION_MIN || version > RP_SEG_VERSION)
+		return -EINVAL;
 	w->fd = fd;
 	w->compress = compress;
+	w->version = version;
 	ret = rp_blockenc_open(&w->enc, zstd_level);
 	if (ret < 0)
 		return ret;
-	n = rp_segenc_preamble(&w->out);
+	n = rp_segenc_preamble_version(&w->out, version);
 	if (n < 0) {
 		ret = (int)n;
 		goto err_close;
@@ -93,7 +104,7 @@ static int segwrite_note_thread(struct rp_segwrite *w, uint32_t thread)
 int rp_segwrite_events(struct rp_segwrite *w, uint32_t thread, uint64_t first_index,
 		       uint64_t first_ticks, const struct rp_event *ev, size_t n)
 {
-	int ret = rp_evenc_begin(&w->ev, thread, first_index, first_ticks);
+	int ret = rp_evenc_begin_version(&w->ev, w->version, thread, first_index, first_ticks);
 
 	for (size_t i = 0; i < n && ret == 0; i++)
 		ret = rp_evenc_add(&w->ev, &ev[i]);

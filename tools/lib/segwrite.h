@@ -29,6 +29,8 @@ struct rp_segenc_string {
 
 /* Append the 16-byte preamble (RP_SEG_MAGIC, RP_SEG_VERSION). */
 ssize_t rp_segenc_preamble(struct rp_buf *out);
+/* The same naming another version (which the EVENTS payloads must use). */
+ssize_t rp_segenc_preamble_version(struct rp_buf *out, uint16_t version);
 /* Append the HEADER block: *info with cmdline_len set to len, then cmdline. */
 ssize_t rp_segenc_header(struct rp_blockenc *e, const struct rp_seg_info *info,
 			 const void *cmdline, uint32_t len, struct rp_buf *out);
@@ -58,6 +60,7 @@ struct rp_segwrite {
 	struct rp_buf out;
 	int fd;               /* -1: memory only */
 	bool compress;
+	uint16_t version;     /* segment version: preamble and EVENTS layout */
 	uint64_t flushed;     /* bytes already written to fd */
 	uint64_t blocks;      /* blocks so far, HEADER included */
 	uint64_t events;
@@ -67,9 +70,15 @@ struct rp_segwrite {
 	uint32_t *thread_ids;
 };
 
-/* Start a segment: preamble then HEADER.  fd < 0 keeps it in memory. */
+/* Start a segment: preamble then HEADER.  fd < 0 keeps it in memory.
+ * rp_segwrite_open() writes segment version 1 (RP_SEG_VERSION_MIN): the
+ * layout whose exact bytes the test fixtures pin, and the old layout the
+ * reader must keep reading; rp_segwrite_open_version() takes 1 or 2. */
 int rp_segwrite_open(struct rp_segwrite *w, int fd, int zstd_level, bool compress,
 		     const struct rp_seg_info *info, const void *cmdline, uint32_t len);
+int rp_segwrite_open_version(struct rp_segwrite *w, uint16_t version, int fd,
+			     int zstd_level, bool compress, const struct rp_seg_info *info,
+			     const void *cmdline, uint32_t len);
 /* Append one block each; 0 or -errno. */
 int rp_segwrite_strings(struct rp_segwrite *w, const struct rp_segenc_string *s, size_t n);
 int rp_segwrite_threads(struct rp_segwrite *w, const struct rp_seg_thread *t, size_t n);

@@ -63,7 +63,7 @@
  * Functions returning int return 1/0 or -errno.  On failure
  * rp_reader_error() gives one line naming the file and the byte offset:
  *   trace/a.rpseg: offset 81234: block CRC mismatch
- *   trace/a.rpseg: offset 8: unknown segment version 7 (this reader knows 1)
+ *   trace/a.rpseg: offset 8: unknown segment version 7 (this reader knows 1 to 2)
  *   trace/a.rpseg: truncated block at offset 500 (file ends at 517)
  *   trace/a.rpseg: not sealed (no footer), file ends at offset 517
  * Without flags any problem stops the reader (every item before it was
