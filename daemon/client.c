@@ -99,6 +99,7 @@ void client_open(int sock)
 	}
 	c->state = CLIENT_HANDSHAKE;
 	c->pid = cred.pid;
+	c->cred = cred;
 	c->sock = sock;
 	c->memfd = c->evfd = c->pidfd = -1;
 	c->fds[0] = c->fds[1] = -1;
@@ -240,6 +241,9 @@ static int client_check_geometry(const struct client *c, const struct rp_shm_hea
 	if (g->string_bytes < RP_STRING_BYTES_MIN || g->string_bytes > RP_STRING_BYTES_MAX)
 		REFUSE(EINVAL, "string_bytes %u outside %u..%u", g->string_bytes,
 		       RP_STRING_BYTES_MIN, RP_STRING_BYTES_MAX);
+	if (g->string_bytes > rpd.conf.max_string_bytes)
+		REFUSE(E2BIG, "string area of %u bytes exceeds --max-string-bytes %u",
+		       g->string_bytes, rpd.conf.max_string_bytes);
 	if (g->string_offset < sizeof(struct rp_shm_header) || g->string_offset % 8 != 0 ||
 	    g->string_offset > size || size - g->string_offset < g->string_bytes)
 		REFUSE(EINVAL, "string area at %llu (%u bytes) outside the region",
@@ -296,6 +300,8 @@ static void client_register(struct client *c)
 	int seals, ret;
 
 #define REFUSE(err, ...) do { ret = -(err); snprintf(reason, sizeof(reason), __VA_ARGS__); goto err_refuse; } while (0)
+	if ((ret = access_check(&c->cred, reason)) < 0)
+		goto err_refuse;
 	if (memchr(h->name, '\0', sizeof(h->name)) == NULL ||
 	    memchr(h->session, '\0', sizeof(h->session)) == NULL)
 		REFUSE(EINVAL, "name or session not NUL-terminated");
@@ -419,6 +425,11 @@ static void client_on_hello(struct client *c, int res)
 		return;
 	}
 	/* a boundary: the prefix, the fixed part or the whole hello */
+	if (c->got == CLIENT_PREFIX && c->in.hello.magic == RP_STATUS_MAGIC) {
+		status_open(c);  /* takes the connection */
+		client_close(c);
+		return;
+	}
 	if (!client_hello_is_ok(c))
 		return;
 	if (c->got >= sizeof(struct rp_hello) && c->got == client_need(c))
@@ -498,6 +509,7 @@ static void client_seal(struct client *c, uint32_t end_reason)
 	ring_flush_older(c, 0, 0);
 	ring_loss_all(c);
 	if (c->seg != NULL) {
+		status_sealed(c);
 		seg_seal(c->seg, end_reason, c->geo.clock_source);
 		c->seg = NULL;
 	}
@@ -505,6 +517,7 @@ static void client_seal(struct client *c, uint32_t end_reason)
 
 static void client_close(struct client *c)
 {
+	status_closed(c);
 	if (c->state == CLIENT_ACTIVE)
 		rpd.nclients--;
 	c->state = CLIENT_CLOSED;
@@ -535,6 +548,11 @@ void client_quarantine(struct client *c)
 	log_warn("quarantined client %u pid %d (%s): %s", c->id, (int)c->pid, c->name,
 		 c->reason);
 	client_seal(c, RP_SEG_END_QUARANTINE);
+	status_quarantined(c);
+	/* one byte before the close: the client tells a quarantine from a
+	 * daemon that went away, and does not register again (wire.h) */
+	if (send(c->sock, "Q", 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_debug("client %u: quarantine byte: %s", c->id, strerror(errno));
 	client_close(c);
 }
 
@@ -567,11 +585,21 @@ int client_rotate(struct client *c, uint32_t end_reason)
 	return 0;
 }
 
-void client_tick(uint64_t now)
+/* Bytes consumed so far over all rings of c (free-running, wraps). */
+static uint64_t client_tails(const struct client *c)
+{
+	uint64_t sum = 0;
+
+	for (uint32_t i = 0; i < c->geo.ring_count; i++)
+		sum += c->slots[i].tail;
+	return sum;
+}
+
+uint32_t client_tick(uint64_t now)
 {
 	uint64_t flush_ns = (uint64_t)rpd.conf.flush_ms * RPD_NSEC_PER_MSEC;
-	uint64_t age_ns = rpd.conf.rotate_age * RPD_NSEC_PER_SEC;
 	struct client *c, *next;
+	uint64_t fill, fullest = 0;   /* per mille of one ring */
 
 	for (c = LIST_FIRST(&rpd.clients); c != NULL; c = next) {
 		next = LIST_NEXT(c, entry);
@@ -583,21 +611,25 @@ void client_tick(uint64_t now)
 		}
 		if (c->state != CLIENT_ACTIVE)
 			continue;
+		fill = client_tails(c);
 		if (ring_drain(c, false) == -EBADMSG) {
 			client_quarantine(c);
 			continue;
 		}
+		fill = (client_tails(c) - fill) * 1000 / c->geo.ring_bytes;
+		if (fill > fullest)
+			fullest = fill;
 		ring_flush_older(c, now, flush_ns);
 		if (c->seg == NULL)
 			continue;
 		if (now - c->seg->clock_ns >= RPD_CLOCK_PAIR_NS)
 			seg_clock(c->seg, c->geo.clock_source);
-		if (c->seg->size >= rpd.conf.rotate_size ||
-		    (age_ns != 0 && now - c->seg->opened_ns >= age_ns))
+		if (seg_wants_rotation(c->seg, now))
 			client_rotate(c, RP_SEG_END_ROTATE);
 		if (c->seg != NULL)
 			seg_flush(c->seg);
 	}
+	return fullest > UINT32_MAX ? UINT32_MAX : (uint32_t)fullest;
 }
 
 void client_rotate_all(void)

@@ -2,6 +2,9 @@
  * listen.c - the registration socket: create, accept, close.
  */
 #include <errno.h>
+#include <grp.h>
+#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -50,6 +53,36 @@ static int listen_inherit(void)
 	return 1;
 }
 
+/* Give the socket file to --socket-group (a name or a gid); 0 or -errno
+ * logged.  The daemon must be that group's member or root. */
+static int listen_group(const char *path)
+{
+	const char *name = rpd.conf.socket_group;
+	struct group gr, *res = NULL;
+	char buf[4096], *end;
+	unsigned long gid;
+	int ret;
+
+	if (name == NULL)
+		return 0;
+	errno = 0;
+	gid = strtoul(name, &end, 10);
+	if (errno != 0 || end == name || *end != '\0' || gid >= UINT32_MAX) {
+		ret = getgrnam_r(name, &gr, buf, sizeof(buf), &res);
+		if (ret != 0 || res == NULL) {
+			log_error("--socket-group: unknown group '%s'", name);
+			return -EINVAL;
+		}
+		gid = gr.gr_gid;
+	}
+	if (chown(path, (uid_t)-1, (gid_t)gid) < 0) {
+		ret = -errno;
+		log_error("chown %s to group %s: %s", path, name, strerror(errno));
+		return ret;
+	}
+	return 0;
+}
+
 int listen_open(const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -83,7 +116,9 @@ int listen_open(const char *path)
 			goto err_bind;
 	}
 	strlcpy(listen_path, path, sizeof(listen_path));
-	if (chmod(path, 0660) < 0) {
+	if ((ret = listen_group(path)) < 0)
+		goto err_unlink;
+	if (chmod(path, rpd.conf.socket_mode) < 0) {
 		ret = -errno;
 		log_error("chmod %s: %s", path, strerror(errno));
 		goto err_unlink;
@@ -127,6 +162,39 @@ void listen_arm(void)
 			     SOCK_CLOEXEC | SOCK_NONBLOCK);
 }
 
+/* Connections that have not completed their hello. */
+static uint32_t listen_handshakes(void)
+{
+	const struct client *c;
+	uint32_t n = 0;
+
+	LIST_FOREACH(c, &rpd.clients, entry)
+		n += c->state == CLIENT_HANDSHAKE;
+	return n;
+}
+
+/* Too many connections wait for their hello: answer this one at once
+ * (without waiting for its hello) and close it, logging once per burst. */
+static void listen_turn_away(int fd)
+{
+	static uint64_t logged_ns;
+	struct rp_answer a = {
+		.magic = RP_ANSWER_MAGIC, .version = RP_WIRE_VERSION, .size = sizeof(a),
+		.status = -EAGAIN,
+	};
+	uint64_t now = clock_mono_ns();
+
+	snprintf(a.reason, sizeof(a.reason), "%u connections already wait for a handshake",
+		 RPD_HANDSHAKE_MAX);
+	if (send(fd, &a, sizeof(a), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_debug("turned away a connection: %s", strerror(errno));
+	close(fd);
+	if (now - logged_ns >= RPD_HANDSHAKE_NS) {
+		log_warn("%s; turning new connections away", a.reason);
+		logged_ns = now;
+	}
+}
+
 void listen_on_accept(struct op *op, int res)
 {
 	(void)op;
@@ -142,7 +210,9 @@ void listen_on_accept(struct op *op, int res)
 		listen_paused = true;
 		return;
 	}
-	if (res >= 0)
+	if (res >= 0 && listen_handshakes() >= RPD_HANDSHAKE_MAX)
+		listen_turn_away(res);
+	else if (res >= 0)
 		client_open(res);
 	else if (res != -EINTR && res != -EAGAIN && res != -ECONNABORTED)
 		log_warn("accept: %s", strerror(-res));

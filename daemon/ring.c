@@ -26,6 +26,8 @@ static struct rp_ring_ctl *ring_ctl(const struct client *c, uint32_t i)
 
 int ring_attach(struct client *c)
 {
+	if (seg_acct_get(c) < 0)
+		return -ENOMEM;
 	c->slots = calloc(c->geo.ring_count, sizeof(*c->slots));
 	if (c->slots == NULL)
 		return -ENOMEM;
@@ -35,12 +37,24 @@ int ring_attach(struct client *c)
 		 * in a fresh memfd).  Read once; only the daemon writes tail
 		 * from now on, and a bad value fails the head check. */
 		c->slots[i].tail = rp_load_relaxed(&ring_ctl(c, i)->tail);
+		/* A region offered again after a daemon restart: the drops
+		 * an earlier daemon recorded are not counted twice.  Read
+		 * once; a bad value only skews this client's own counts. */
+		c->slots[i].dropped_base = rp_load_relaxed(&ring_ctl(c, i)->dropped_reported);
+		c->slots[i].resumed = c->slots[i].tail != 0;
 	}
+	c->no_slot_base = rp_load_relaxed(&((struct rp_shm_header *)c->region)->no_slot_reported);
 	return 0;
 }
 
 void ring_detach(struct client *c)
 {
+	if (c->acct != NULL) {
+		log_debug("client %u: at most %llu bytes waited for the disk", c->id,
+			  (unsigned long long)c->acct->pending_max);
+		seg_acct_put(c->acct);
+		c->acct = NULL;
+	}
 	if (c->slots == NULL)
 		return;
 	for (uint32_t i = 0; i < c->geo.ring_count; i++)
@@ -87,9 +101,9 @@ void ring_flush(struct client *c, struct ring_slot *rs)
 		return;
 	count = rs->enc.count;
 	if (count != 0 && s != NULL &&
-	    seg_block(s, RP_BLK_EVENTS, count, rs->enc.buf.data, rs->enc.buf.len) == 0) {
+	    seg_events(s, (uint32_t)(rs - c->slots), rs->thread, count, rs->enc.buf.data,
+		       rs->enc.buf.len) == 0) {
 		rs->written += count;
-		s->events += count;
 		if (rs->seg_seq_marked != s->seq + 1) {
 			rs->seg_seq_marked = s->seq + 1;
 			s->threads++;
@@ -143,8 +157,10 @@ static void ring_end(struct client *c, struct ring_slot *rs, uint32_t slot)
 		  "client, %llu by the daemon", c->id, rs->thread,
 		  (unsigned long long)loss.written, (unsigned long long)loss.client_dropped,
 		  (unsigned long long)loss.daemon_dropped);
-	/* the next owner's drops count from here */
+	status_thread_end(c, rs);
+	/* the next owner's drops count from here, in the next daemon too */
 	rs->dropped_base = rs->dropped_seen;
+	rp_store_relaxed(&ring_ctl(c, slot)->dropped_reported, rs->dropped_seen);
 	rs->active = false;
 }
 
@@ -153,6 +169,7 @@ static void ring_add(struct client *c, struct ring_slot *rs, const struct rp_eve
 	struct seg *s = c->seg;
 
 	rs->index++;
+	rpd.events_drained++;
 	if (s == NULL || seg_use_string(s, &c->strtab, ev->id) < 0 ||
 	    seg_use_string(s, &c->strtab, ev->arg) < 0)
 		goto err_drop;
@@ -186,6 +203,13 @@ static int ring_parse(struct client *c, struct ring_slot *rs, uint32_t slot,
 		memcpy(&rec, p + k * RP_REC_BYTES, sizeof(rec));
 		type = RP_REC_TYPE(rec.kind_type);
 		id = RP_REC_ID(rec.kind_type);
+		if (rs->resumed) {
+			rs->resumed = false;
+			/* the rest of an INTEGER the previous daemon took (and
+			 * lost with it when it was killed) */
+			if (type == RP_REC_VALUE && id == 0 && rec.arg == 0)
+				continue;
+		}
 		if (rs->integer_pending) {
 			if (type != RP_REC_VALUE || id != 0 || rec.arg != 0)
 				return ring_bad(c, "ring %u: INTEGER not followed by VALUE", slot);
@@ -352,14 +376,28 @@ void ring_loss_all(struct client *c)
 		/* pairs with the acq_rel add in the client's slot claim */
 		uint64_t no_slot = rp_load_acquire(&hdr->no_slot_dropped);
 
-		if (no_slot != 0)
-			items[n++] = (struct rp_seg_loss){ .thread = 0, .client_dropped = no_slot };
+		if (no_slot != c->no_slot_base)
+			items[n++] = (struct rp_seg_loss){ .thread = 0,
+							   .client_dropped = no_slot - c->no_slot_base };
 	}
 	for (uint32_t i = 0; i < c->geo.ring_count; i++)
 		if (c->slots[i].active)
 			ring_loss_item(&c->slots[i], &items[n++]);
-	if (n != 0 && seg_block(c->seg, RP_BLK_LOSS, n, items, n * sizeof(*items)) < 0)
+	if (n != 0 && seg_block(c->seg, RP_BLK_LOSS, n, items, n * sizeof(*items)) < 0) {
 		log_error("client %u: cannot record loss counters", c->id);
+	} else if (c->region != NULL) {
+		/* recorded: a daemon the region is offered to next counts on
+		 * from here */
+		struct rp_shm_header *hdr = (struct rp_shm_header *)c->region;
+
+		if (n != 0 && items[0].thread == 0)
+			rp_store_relaxed(&hdr->no_slot_reported,
+					 c->no_slot_base + items[0].client_dropped);
+		for (uint32_t i = 0; i < c->geo.ring_count; i++)
+			if (c->slots[i].active)
+				rp_store_relaxed(&ring_ctl(c, i)->dropped_reported,
+						 c->slots[i].dropped_seen);
+	}
 	free(items);
 }
 

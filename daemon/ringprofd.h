@@ -31,6 +31,9 @@
 #define RPD_FLUSH_RAW_BYTES (256u << 10)
 /* How long a client may take to send its whole hello; ns. */
 #define RPD_HANDSHAKE_NS (2000ull * RPD_NSEC_PER_MSEC)
+/* Connections in handshake at once; more are answered -EAGAIN and closed
+ * (memory and fds stay bounded under a connection flood). */
+#define RPD_HANDSHAKE_MAX 128u
 /* Interval of CLOCK correlation pairs in a segment; ns. */
 #define RPD_CLOCK_PAIR_NS RPD_NSEC_PER_SEC
 /* Bytes of ring data copied out of shared memory per step. */
@@ -54,6 +57,23 @@ struct rpd_conf {
 	int zstd_level;
 	bool foreground;
 	enum log_level log_level;
+
+	/* access (issue: reliability/security) */
+	uint32_t socket_mode;     /* permission bits of the socket file */
+	const char *socket_group; /* group owning the socket file; NULL = ours */
+	const char *allow_users;  /* comma-separated names or uids; NULL = any */
+	const char *allow_groups; /* comma-separated names or gids; NULL = any */
+
+	/* per-client and per-session limits */
+	uint32_t max_string_bytes;  /* largest string area of a client; bytes */
+	uint64_t max_pending_bytes; /* segment bytes of one client queued for
+				     * the disk; beyond it events are dropped
+				     * (counted) instead of held in memory */
+	uint64_t session_quota;     /* bytes on disk per session; 0 = none */
+
+	/* retention, applied per session directory; 0 = keep */
+	uint64_t retain_bytes;    /* bytes of segments kept per session */
+	uint64_t retain_days;     /* days a sealed segment is kept */
 };
 
 /* Kinds of pending io_uring operations. */
@@ -66,6 +86,7 @@ enum op_kind {
 	OP_CLIENT_EVFD,   /* poll, then read: a lossless producer waits */
 	OP_SEG_WRITE,
 	OP_SEG_SYNC,
+	OP_STATUS,        /* a status request: its bytes, then the reply */
 };
 
 struct op {
@@ -88,6 +109,8 @@ struct strtab {
 struct ring_slot {
 	bool active;              /* a thread owns it, START emitted */
 	bool integer_pending;     /* an INTEGER waits for its VALUE */
+	bool resumed;             /* an earlier daemon drained it: the first
+				   * record may be the VALUE of a pair it took */
 	uint64_t owner_seq;
 	uint32_t thread;          /* client-wide thread number */
 	uint32_t tid;
@@ -105,13 +128,47 @@ struct ring_slot {
 	bool enc_open;
 };
 
+/* Events of one thread framed into a buffer: what is dropped (and moved
+ * from written to daemon_dropped) if the buffer never reaches the disk. */
+struct seg_ledger {
+	uint32_t slot;
+	uint32_t thread;
+	uint64_t count;
+};
+
 struct seg_write {
 	struct op op;
 	STAILQ_ENTRY(seg_write) entry;
 	struct rp_buf buf;
+	struct rp_buf ledger;     /* struct seg_ledger of the EVENTS in buf */
 	size_t done;              /* bytes of buf already written */
 	uint64_t off;             /* file offset of buf */
 };
+
+/* What one client has on its way to the disk, shared by its segments
+ * (which outlive it until their writes finish). */
+struct seg_acct {
+	uint32_t refs;            /* the client and each of its segments */
+	uint32_t segs;            /* segments open or still writing */
+	uint64_t pending;         /* bytes framed but not yet written */
+	uint64_t pending_max;     /* highest pending seen */
+	bool over_logged;         /* --max-pending-bytes reached was logged */
+};
+
+/* Bytes of one session directory, for --session-quota. */
+struct seg_session {
+	LIST_ENTRY(seg_session) entry;
+	uint32_t refs;            /* segments of the session */
+	uint64_t bytes;           /* on disk at first use + framed since */
+	bool over_logged;
+	char name[RPD_LABEL_MAX + 1];
+};
+
+/* Segments of one client open or still writing; automatic rotation waits
+ * while a client has this many. */
+#define RPD_CLIENT_SEGS_MAX 4u
+/* A segment whose writes failed is replaced at most this often; ns. */
+#define RPD_DISK_RETRY_NS RPD_NSEC_PER_SEC
 
 STAILQ_HEAD(seg_write_queue, seg_write);
 
@@ -140,6 +197,32 @@ struct seg {
 	uint32_t defined_cap;     /* bits */
 	struct seg_write_queue writes;
 	bool writing;             /* the head of writes is submitted */
+	struct rp_buf ledger;     /* struct seg_ledger of the EVENTS staged */
+	struct seg_acct *acct;    /* its client's bytes and segments */
+	struct seg_session *sess; /* its session's bytes */
+	uint64_t failed_ns;       /* CLOCK_MONOTONIC when a write failed */
+};
+
+/* Running totals sampled at every RPD_STATUS_SAMPLE_NS, for per-second
+ * rates over the last RPD_STATUS_SAMPLES - 1 intervals (status.c). */
+#define RPD_STATUS_SAMPLES 21u
+#define RPD_STATUS_SAMPLE_NS (250ull * RPD_NSEC_PER_MSEC)
+
+struct status_rate {
+	uint64_t ns[RPD_STATUS_SAMPLES];      /* CLOCK_MONOTONIC */
+	uint64_t events[RPD_STATUS_SAMPLES];
+	uint64_t bytes[RPD_STATUS_SAMPLES];
+	uint32_t next;            /* index of the next sample */
+	uint32_t n;               /* samples held */
+};
+
+/* What a client's status needs beyond its live threads and segment. */
+struct status_totals {
+	uint64_t ended_written;   /* events written of its ended threads */
+	uint64_t ended_ring_full; /* their drops for a full ring */
+	uint64_t ended_daemon_dropped;
+	uint64_t sealed_bytes;    /* bytes of its segments sealed so far */
+	struct status_rate rate;
 };
 
 enum client_state {
@@ -153,6 +236,7 @@ struct client {
 	enum client_state state;
 	uint32_t id;
 	pid_t pid;                /* SO_PEERCRED */
+	struct ucred cred;        /* SO_PEERCRED at accept: pid, uid, gid */
 	int sock;
 	int memfd;
 	int evfd;
@@ -190,10 +274,13 @@ struct client {
 	struct rp_shm_header geo; /* validated copy of the header */
 	struct ring_slot *slots;
 	uint32_t threads;         /* thread numbers handed out */
+	uint64_t no_slot_base;    /* no_slot_dropped an earlier daemon recorded */
 	struct strtab strtab;
 	struct seg *seg;
+	struct seg_acct *acct;    /* shared with its segments */
 	uint32_t seg_seq;
 	char reason[RP_REASON_MAX];  /* why it was quarantined */
+	struct status_totals stat;   /* status.c */
 };
 
 LIST_HEAD(client_list, client);
@@ -211,6 +298,8 @@ struct rpd {
 	bool stopping;
 	char boot_id[40];
 	char host[64];
+	uint64_t events_drained;  /* records taken from rings since start-up
+				   * (STATUS= events/s) */
 };
 
 extern struct rpd rpd;
@@ -219,8 +308,41 @@ extern struct rpd rpd;
 /* Begin the shutdown: stop listening, drain, seal and close every client;
  * the loop ends once every segment is on disk. */
 void ringprofd_stop(void);
-/* Per tick: keep the systemd watchdog fed. */
+/* Per tick: keep the systemd watchdog fed, STATUS= once a second, the
+ * retention pass when one is due. */
 void ringprofd_tick(uint64_t now);
+/* SIGHUP: re-read the configuration (conf_reload), rotate every segment. */
+void ringprofd_reload(void);
+
+/* conf.c */
+#define RPD_DEFAULT_CONFIG "/etc/ringprof/ringprofd.conf"
+/* Build rpd.conf from defaults, the configuration file (--config, or
+ * RPD_DEFAULT_CONFIG when it exists) and the command line, which wins.
+ * Exits 2 with "ringprofd: <file>:<line>: <message>" or "ringprofd:
+ * --<option>: <message>" on an error; --help, --version and --check-config
+ * (prints every option with its value) exit here. */
+void conf_init(int argc, char **argv);
+/* Re-read the file (the command line still wins) and apply the options
+ * that can change live, logging each change and each option that needs a
+ * restart.  0, or -errno with one error line and rpd.conf unchanged. */
+int conf_reload(void);
+/* Free what conf_init() kept (rpd.conf strings may point into it). */
+void conf_fini(void);
+
+/* retain.c */
+/* A segment was sealed or the limits changed: run a retention pass on one
+ * of the next ticks. */
+void retain_kick(void);
+/* Per tick: a pass when kicked (at most once a second) or once a minute;
+ * nothing when --retain-bytes and --retain-days are both 0. */
+void retain_tick(uint64_t now);
+/* One bounded pass now over the session directories: in each, remove the
+ * oldest sealed segments beyond retain-days or retain-bytes (never one in
+ * rpd.segs), then the empty directories no client uses.  Returns the files
+ * and directories removed. */
+int retain_run(uint64_t now);
+/* Free the pass state (at exit). */
+void retain_fini(void);
 
 /* log.c */
 /* Lines above level are not written. */
@@ -274,8 +396,10 @@ void client_open(int sock);
 void client_on_recv(struct op *op, int res);
 void client_on_pidfd(struct op *op, int res);
 void client_on_evfd(struct op *op, int res);
-/* Per tick: drain, flush old encoders, clock pairs, rotation, deadlines. */
-void client_tick(uint64_t now);
+/* Per tick: drain, flush old encoders, clock pairs, rotation, deadlines.
+ * Returns the fullest client's drained bytes in per mille of one ring (the
+ * sum over its rings: an upper bound on any one ring's fill). */
+uint32_t client_tick(uint64_t now);
 /* Seal every segment and start again with seq + 1 (SIGHUP). */
 void client_rotate_all(void);
 /* Drain, seal and close every client (SIGTERM). */
@@ -340,6 +464,19 @@ int seg_thread(struct seg *s, const struct rp_seg_thread *item);
  * EVENTS); 0 or -errno. */
 int seg_block(struct seg *s, uint16_t type, uint32_t count, const void *raw,
 	      size_t raw_len);
+/* Frame an EVENTS block of one thread (ring slot, thread number) unless
+ * the client has --max-pending-bytes waiting for the disk (-ENOBUFS) or
+ * its session reached --session-quota (-EDQUOT); either is logged once
+ * and the caller counts the events as dropped.  0 or -errno. */
+int seg_events(struct seg *s, uint32_t slot, uint32_t thread, uint32_t count,
+	       const void *raw, size_t raw_len);
+/* A client's share of the write machinery: 0 or -ENOMEM; the put gives
+ * back the client's reference. */
+int seg_acct_get(struct client *c);
+void seg_acct_put(struct seg_acct *a);
+/* Time to seal and replace s: by size, by age, or a second after a failed
+ * write; never while its client has RPD_CLIENT_SEGS_MAX segments. */
+bool seg_wants_rotation(const struct seg *s, uint64_t now);
 /* Queue a CLOCK pair read now. */
 int seg_clock(struct seg *s, uint32_t clock_source);
 /* Hand the staged bytes to io_uring. */
@@ -353,6 +490,35 @@ void seg_on_write(struct op *op, int res);
 void seg_on_sync(struct op *op, int res);
 /* True while any segment has writes or a sync pending. */
 bool seg_has_pending(void);
+
+/* access.c */
+/* Parse --allow-users and --allow-groups into ids (names resolved once);
+ * 0, or -EINVAL with the unknown name logged (a start-up error). */
+int access_init(void);
+/* May the peer register?  0, or -EACCES with a one-line reason such as
+ * "uid 1000 (alice) is not in allow-users". */
+int access_check(const struct ucred *peer, char reason[RP_REASON_MAX]);
+
+/* status.c */
+/* Remember the start time (uptime). */
+void status_init(void);
+/* Free the connections and the quarantined clients kept (at exit). */
+void status_fini(void);
+/* Take over c's connection, whose first 8 bytes are a status request's
+ * (c->sock becomes -1; the caller closes c): answer it without blocking,
+ * then close. */
+void status_open(struct client *c);
+/* Completion of a status connection's receive or send. */
+void status_on_op(struct op *op, int res);
+/* Per tick: sample the rates, drop status peers past their deadline. */
+void status_tick(uint64_t now);
+/* Hooks of the client life cycle: a thread of c ended (ring_end); c's
+ * segment is about to be sealed; c was quarantined (its status is kept
+ * while its process lives); c is closing (its totals join the daemon's). */
+void status_thread_end(struct client *c, const struct ring_slot *rs);
+void status_sealed(struct client *c);
+void status_quarantined(struct client *c);
+void status_closed(struct client *c);
 
 /* clock.c */
 /* Calibrate the TSC against CLOCK_MONOTONIC (~50 ms). */

@@ -9,8 +9,18 @@
  * most one cut block.  Each buffer lives until its completion; short writes
  * continue where they stopped.  Sealing queues the footer and trailer, and
  * once the queue is empty syncs the data and closes the file.
+ *
+ * Limits: bytes framed but not yet written count against the client's
+ * --max-pending-bytes, bytes framed into a session's segments against
+ * --session-quota; over either, EVENTS blocks are refused and their events
+ * counted as dropped by the daemon.  A failed write (ENOSPC, EDQUOT, EIO...)
+ * truncates the file back to the end of its last whole buffer (buffers
+ * hold whole blocks), moves the events of everything not written from
+ * written to daemon_dropped, and the client gets a new segment a second
+ * later; the first failure is logged, and the first success after it.
  */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +40,9 @@
 #define SEG_EXIST_TRIES 1000u
 
 static struct rp_blockenc *seg_enc;
+static LIST_HEAD(, seg_session) seg_sessions = LIST_HEAD_INITIALIZER(seg_sessions);
+/* CLOCK_MONOTONIC ns of the write failure logged last; 0 = writing works */
+static uint64_t seg_failing_since;
 
 int seg_init(int zstd_level)
 {
@@ -62,15 +75,137 @@ void seg_sanitize(char dst[RPD_LABEL_MAX + 1], const char *src, size_t srclen)
 		dst[0] = '_';  /* no hidden files, no "." or ".." */
 }
 
+int seg_acct_get(struct client *c)
+{
+	c->acct = calloc(1, sizeof(*c->acct));
+	if (c->acct == NULL)
+		return -ENOMEM;
+	c->acct->refs = 1;
+	return 0;
+}
+
+void seg_acct_put(struct seg_acct *a)
+{
+	if (a != NULL && --a->refs == 0)
+		free(a);
+}
+
+/* Bytes of the regular files in a session directory. */
+static uint64_t seg_session_scan(int dfd)
+{
+	uint64_t bytes = 0;
+	struct dirent *de;
+	DIR *dir;
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		struct stat st;
+
+		if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode))
+			bytes += (uint64_t)st.st_size;
+	}
+	closedir(dir);
+	return bytes;
+}
+
+/* The session's byte count, shared by its open segments; NULL when out of
+ * memory. */
+static struct seg_session *seg_session_get(const char *name, int dfd)
+{
+	struct seg_session *ss;
+
+	LIST_FOREACH(ss, &seg_sessions, entry)
+		if (strcmp(ss->name, name) == 0)
+			break;
+	if (ss == NULL) {
+		ss = calloc(1, sizeof(*ss));
+		if (ss == NULL)
+			return NULL;
+		strlcpy(ss->name, name, sizeof(ss->name));
+		if (rpd.conf.session_quota != 0)
+			ss->bytes = seg_session_scan(dfd);
+		LIST_INSERT_HEAD(&seg_sessions, ss, entry);
+	}
+	ss->refs++;
+	return ss;
+}
+
+/* A session over its quota stays known (its bytes are on disk anyway), so
+ * that reaching the quota is logged once; the others are forgotten with
+ * their last segment and rescanned when used again. */
+static void seg_session_put(struct seg_session *ss)
+{
+	if (ss != NULL && --ss->refs == 0 && !ss->over_logged) {
+		LIST_REMOVE(ss, entry);
+		free(ss);
+	}
+}
+
+/* n more bytes framed into s. */
+static void seg_grow(struct seg *s, uint64_t n)
+{
+	s->size += n;
+	s->acct->pending += n;
+	if (s->acct->pending > s->acct->pending_max)
+		s->acct->pending_max = s->acct->pending;
+	s->sess->bytes += n;
+}
+
+/* The events of a ledger will never be on disk: move them from written to
+ * daemon_dropped of their thread, if its client and thread still run (a
+ * thread that ended had its LOSS in the same lost bytes). */
+static void seg_unwrite(struct seg *s, struct rp_buf *ledger)
+{
+	size_t n = ledger->len / sizeof(struct seg_ledger);
+	struct client *c;
+
+	LIST_FOREACH(c, &rpd.clients, entry)
+		if (c->id == s->client_id)
+			break;
+	for (size_t i = 0; i < n; i++) {
+		struct seg_ledger l;
+
+		memcpy(&l, ledger->data + i * sizeof(l), sizeof(l));
+		s->events -= l.count;
+		if (c != NULL && c->state == CLIENT_ACTIVE && c->slots != NULL &&
+		    l.slot < c->geo.ring_count && c->slots[l.slot].active &&
+		    c->slots[l.slot].thread == l.thread) {
+			c->slots[l.slot].written -= l.count;
+			c->slots[l.slot].daemon_dropped += l.count;
+		}
+	}
+	ledger->len = 0;
+}
+
+static void seg_write_free(struct seg *s, struct seg_write *w)
+{
+	s->acct->pending -= w->buf.len - w->done;
+	rp_buf_free(&w->buf);
+	rp_buf_free(&w->ledger);
+	free(w);
+}
+
 static void seg_free(struct seg *s)
 {
 	struct seg_write *w;
 
 	while ((w = STAILQ_FIRST(&s->writes)) != NULL) {
 		STAILQ_REMOVE_HEAD(&s->writes, entry);
-		rp_buf_free(&w->buf);
-		free(w);
+		seg_write_free(s, w);
 	}
+	if (s->acct != NULL) {
+		s->acct->pending -= s->stage.len;
+		s->acct->segs--;
+		seg_acct_put(s->acct);
+	}
+	seg_session_put(s->sess);
+	rp_buf_free(&s->ledger);
 	rp_buf_free(&s->stage);
 	rp_buf_free(&s->strings);
 	rp_buf_free(&s->thread_items);
@@ -89,7 +224,7 @@ static int seg_frame(struct seg *s, uint16_t type, uint32_t count,
 	n = rp_blockenc_frame(seg_enc, type, count, raw, raw_len, compress, &s->stage);
 	if (n < 0)
 		return (int)n;
-	s->size += (uint64_t)n;
+	seg_grow(s, (uint64_t)n);
 	s->blocks++;
 	s->raw_bytes += raw_len;
 	return 0;
@@ -128,6 +263,57 @@ int seg_block(struct seg *s, uint16_t type, uint32_t count, const void *raw,
 	if ((ret = seg_pending(s)) < 0)
 		return ret;
 	return seg_frame(s, type, count, raw, raw_len, true);
+}
+
+int seg_events(struct seg *s, uint32_t slot, uint32_t thread, uint32_t count,
+	       const void *raw, size_t raw_len)
+{
+	struct seg_ledger l = { .slot = slot, .thread = thread, .count = count };
+	/* worst case of the framed block, and the items framed before it */
+	uint64_t need = raw_len + raw_len / 128 + 128 + s->strings.len + s->thread_items.len;
+	uint64_t quota = rpd.conf.session_quota;
+	size_t mark = s->ledger.len;
+	int ret;
+
+	if (s->failed)
+		return -EIO;
+	if (s->acct->pending + need > rpd.conf.max_pending_bytes) {
+		if (!s->acct->over_logged)
+			log_warn("client %u: %llu bytes wait for the disk (--max-pending-bytes "
+				 "%llu): events are dropped and counted", s->client_id,
+				 (unsigned long long)s->acct->pending,
+				 (unsigned long long)rpd.conf.max_pending_bytes);
+		s->acct->over_logged = true;
+		return -ENOBUFS;
+	}
+	if (quota != 0 && s->sess->bytes + need > quota) {
+		if (!s->sess->over_logged)
+			log_warn("session %s reached its quota of %llu bytes (--session-quota): "
+				 "its events are dropped and counted", s->sess->name,
+				 (unsigned long long)quota);
+		s->sess->over_logged = true;
+		return -EDQUOT;
+	}
+	if ((ret = rp_buf_put(&s->ledger, &l, sizeof(l))) < 0)
+		return ret;
+	if ((ret = seg_block(s, RP_BLK_EVENTS, count, raw, raw_len)) < 0) {
+		s->ledger.len = mark;
+		return ret;
+	}
+	s->events += count;
+	return 0;
+}
+
+bool seg_wants_rotation(const struct seg *s, uint64_t now)
+{
+	uint64_t age_ns = rpd.conf.rotate_age * RPD_NSEC_PER_SEC;
+
+	if (s->acct->segs >= RPD_CLIENT_SEGS_MAX)
+		return false;
+	if (s->failed)
+		return now - s->failed_ns >= RPD_DISK_RETRY_NS;
+	return s->size >= rpd.conf.rotate_size ||
+	       (age_ns != 0 && now - s->opened_ns >= age_ns);
 }
 
 int seg_clock(struct seg *s, uint32_t clock_source)
@@ -196,7 +382,7 @@ static int seg_header(struct seg *s, const struct client *c)
 	memcpy(pre.magic, RP_SEG_MAGIC, sizeof(pre.magic));
 	if ((ret = rp_buf_put(&s->stage, &pre, sizeof(pre))) < 0)
 		return ret;
-	s->size += sizeof(pre);
+	seg_grow(s, sizeof(pre));
 
 	memset(&info, 0, sizeof(info));
 	info.pid = (uint32_t)c->pid;
@@ -250,6 +436,14 @@ int seg_open(struct client *c)
 		goto err_dir;
 	}
 	STAILQ_INIT(&s->writes);
+	s->acct = c->acct;
+	s->acct->refs++;
+	s->acct->segs++;
+	s->sess = seg_session_get(c->session, dfd);
+	if (s->sess == NULL) {
+		ret = -ENOMEM;
+		goto err_seg;
+	}
 	s->sync_op.kind = OP_SEG_SYNC;
 	s->sync_op.owner = s;
 	s->client_id = c->id;
@@ -312,6 +506,15 @@ static void seg_sync(struct seg *s)
 	io_uring_prep_fsync(loop_sqe(&s->sync_op), s->fd, IORING_FSYNC_DATASYNC);
 }
 
+/* Nothing staged will be written: its events become daemon drops. */
+static void seg_discard_stage(struct seg *s)
+{
+	seg_unwrite(s, &s->ledger);
+	s->acct->pending -= s->stage.len;
+	s->sess->bytes -= s->stage.len;
+	s->stage.len = 0;
+}
+
 void seg_flush(struct seg *s)
 {
 	struct seg_write *w;
@@ -319,21 +522,24 @@ void seg_flush(struct seg *s)
 	if (s->stage.len == 0)
 		return;
 	if (s->failed) {
-		s->stage.len = 0;
+		seg_discard_stage(s);
 		return;
 	}
 	w = calloc(1, sizeof(*w));
 	if (w == NULL) {
 		log_error("%s: out of memory, segment abandoned", s->path);
 		s->failed = true;
-		s->stage.len = 0;
+		s->failed_ns = clock_mono_ns();
+		seg_discard_stage(s);
 		return;
 	}
 	w->op.kind = OP_SEG_WRITE;
 	w->op.owner = s;
 	w->buf = s->stage;
+	w->ledger = s->ledger;
 	w->off = s->size - s->stage.len;
 	memset(&s->stage, 0, sizeof(s->stage));
+	memset(&s->ledger, 0, sizeof(s->ledger));
 	STAILQ_INSERT_TAIL(&s->writes, w, entry);
 	if (!s->writing)
 		seg_submit(s);
@@ -359,18 +565,52 @@ void seg_seal(struct seg *s, uint32_t end_reason, uint32_t clock_source)
 		goto err_seal;
 	if ((ret = rp_buf_put(&s->stage, &trailer, sizeof(trailer))) < 0)
 		goto err_seal;
-	s->size += sizeof(trailer);
+	seg_grow(s, sizeof(trailer));
 	seg_flush(s);
 	goto out;
 
 err_seal:
-	if (!s->failed)
+	if (!s->failed) {
 		log_error("%s: cannot seal: %s", s->path, strerror(-ret));
-	s->failed = true;
+		s->failed = true;
+		s->failed_ns = clock_mono_ns();
+	}
+	seg_discard_stage(s);
 out:
 	s->sealed = true;
 	if (!s->writing)
 		seg_sync(s);
+}
+
+/* The write at the head of s failed with err: cut the file back to the
+ * last whole buffer (or remove it when nothing whole is left), count
+ * every event not written as dropped, and stop writing this segment. */
+static void seg_fail(struct seg *s, int err)
+{
+	struct seg_write *w = STAILQ_FIRST(&s->writes);
+	uint64_t now = clock_mono_ns();
+
+	if (seg_failing_since == 0)
+		log_error("write %s: %s; events are dropped and counted until writing "
+			  "works again (a new segment is tried every second)", s->path,
+			  strerror(-err));
+	seg_failing_since = now;
+	s->failed = true;
+	s->failed_ns = now;
+	s->sess->bytes -= s->size - w->off;
+	if (w->off == 0) {
+		if (unlink(s->path) < 0)
+			log_error("unlink %s: %s", s->path, strerror(errno));
+	} else if (ftruncate(s->fd, (off_t)w->off) < 0) {
+		log_error("truncate %s to %llu bytes: %s", s->path,
+			  (unsigned long long)w->off, strerror(errno));
+	}
+	while ((w = STAILQ_FIRST(&s->writes)) != NULL) {
+		STAILQ_REMOVE_HEAD(&s->writes, entry);
+		seg_unwrite(s, &w->ledger);
+		seg_write_free(s, w);
+	}
+	seg_discard_stage(s);
 }
 
 void seg_on_write(struct op *op, int res)
@@ -384,22 +624,21 @@ void seg_on_write(struct op *op, int res)
 		return;
 	}
 	if (res <= 0) {
-		log_error("write %s: %s", s->path, strerror(res == 0 ? ENOSPC : -res));
-		s->failed = true;
-		while ((w = STAILQ_FIRST(&s->writes)) != NULL) {
-			STAILQ_REMOVE_HEAD(&s->writes, entry);
-			rp_buf_free(&w->buf);
-			free(w);
-		}
+		/* no progress: the disk is full (0 or ENOSPC), a quota, EIO */
+		seg_fail(s, res == 0 ? -ENOSPC : res);
 	} else {
 		w->done += (size_t)res;
+		s->acct->pending -= (uint64_t)res;
+		if (seg_failing_since != 0 && s->opened_ns > seg_failing_since) {
+			log_info("writing %s: the disk takes data again", s->path);
+			seg_failing_since = 0;
+		}
 		if (w->done < w->buf.len) {
 			seg_submit(s);
 			return;
 		}
 		STAILQ_REMOVE_HEAD(&s->writes, entry);
-		rp_buf_free(&w->buf);
-		free(w);
+		seg_write_free(s, w);
 	}
 	if (!STAILQ_EMPTY(&s->writes))
 		seg_submit(s);
@@ -418,6 +657,7 @@ void seg_on_sync(struct op *op, int res)
 	log_debug("sealed %s (%llu bytes)", s->path, (unsigned long long)s->size);
 	LIST_REMOVE(s, entry);
 	seg_free(s);
+	retain_kick();
 }
 
 bool seg_has_pending(void)

@@ -8,11 +8,14 @@
  * under a deadline; nothing sleeps and hopes.
  */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -20,6 +23,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -29,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bsd/string.h>
 #include <criterion/criterion.h>
 
 #include <ringprof/atomic.h>
@@ -152,19 +157,25 @@ static const char *daemon_path(void)
 	return path;
 }
 
-/* Spawn ringprofd with extra arguments (NULL-terminated) and wait until its
- * socket accepts connections. */
-static void daemon_start(struct daemon *d, const char *const *extra)
+/* The private directory of a daemon: socket, state and log paths. */
+static void daemon_dirs(struct daemon *d)
 {
-	const char *argv[32];
-	int argc = 0, logfd;
-	uint64_t end;
-
 	strcpy(d->dir, "/tmp/ringprofd-test-XXXXXX");
 	cr_assert_not_null(mkdtemp(d->dir));
 	snprintf(d->sock, sizeof(d->sock), "%s/sock", d->dir);
 	snprintf(d->state, sizeof(d->state), "%s/state", d->dir);
 	snprintf(d->log, sizeof(d->log), "%s/log", d->dir);
+}
+
+/* Spawn ringprofd (as uid/gid `as` when not 0, with no supplementary
+ * groups) with extra arguments (NULL-terminated) in the directories of
+ * daemon_dirs(), and wait until its socket accepts connections. */
+static void daemon_spawn(struct daemon *d, const char *const *extra, uid_t as)
+{
+	const char *argv[32];
+	int argc = 0, logfd;
+	uint64_t end;
+
 	argv[argc++] = daemon_path();
 	argv[argc++] = "--socket";
 	argv[argc++] = d->sock;
@@ -182,6 +193,13 @@ static void daemon_start(struct daemon *d, const char *const *extra)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(logfd, STDOUT_FILENO);
 		dup2(logfd, STDERR_FILENO);
+		if (as != 0 && (setgroups(0, NULL) != 0 || setresgid(as, as, as) != 0 ||
+				setresuid(as, as, as) != 0)) {
+			dprintf(logfd, "cannot become uid %u: %s\n", (unsigned)as, strerror(errno));
+			_exit(126);
+		}
+		/* a change of credentials clears the parent-death signal */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execv(argv[0], (char *const *)argv);
 		dprintf(logfd, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -205,6 +223,12 @@ static void daemon_start(struct daemon *d, const char *const *extra)
 		cr_assert_leq(now_ms(), end, "ringprofd did not listen on %s", d->sock);
 		nap();
 	}
+}
+
+static void daemon_start(struct daemon *d, const char *const *extra)
+{
+	daemon_dirs(d);
+	daemon_spawn(d, extra, 0);
 }
 
 /* Send sig and return the exit status (fails if it does not exit). */
@@ -253,16 +277,18 @@ struct region {
 	uint32_t next_id;
 };
 
-/* seals: what to apply; file_size: bytes of the memfd (0: as the header). */
-static void region_make(struct region *r, int seals, size_t file_size)
+/* seals: what to apply; file_size: bytes of the memfd (0: as the header);
+ * ring_bytes, string_bytes: the geometry. */
+static void region_make_geo(struct region *r, int seals, size_t file_size,
+			    uint32_t ring_bytes, uint32_t string_bytes)
 {
 	struct rp_shm_header *h;
 	uint64_t ring_offset = sizeof(struct rp_shm_header);
-	uint64_t stride = sizeof(struct rp_ring_ctl) + T_RING_BYTES;
+	uint64_t stride = sizeof(struct rp_ring_ctl) + ring_bytes;
 	uint64_t string_offset = ring_offset + T_RINGS * stride;
 
 	memset(r, 0, sizeof(*r));
-	r->size = string_offset + T_STRING_BYTES;
+	r->size = string_offset + string_bytes;
 	r->memfd = memfd_create("ringprof-test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	cr_assert_geq(r->memfd, 0);
 	cr_assert_eq(ftruncate(r->memfd, (off_t)(file_size ? file_size : r->size)), 0);
@@ -275,16 +301,21 @@ static void region_make(struct region *r, int seals, size_t file_size)
 	h->header_size = sizeof(*h);
 	h->region_size = r->size;
 	h->ring_count = T_RINGS;
-	h->ring_bytes = T_RING_BYTES;
+	h->ring_bytes = ring_bytes;
 	h->ring_offset = ring_offset;
 	h->ring_stride = stride;
 	h->string_offset = string_offset;
-	h->string_bytes = T_STRING_BYTES;
+	h->string_bytes = string_bytes;
 	h->clock_source = RP_CLOCK_MONOTONIC;
 	if (seals != 0)
 		cr_assert_eq(fcntl(r->memfd, F_ADD_SEALS, seals), 0);
 	if (file_size != 0)
 		r->size = file_size;
+}
+
+static void region_make(struct region *r, int seals, size_t file_size)
+{
+	region_make_geo(r, seals, file_size, T_RING_BYTES, T_STRING_BYTES);
 }
 
 static void region_free(struct region *r)
@@ -328,7 +359,7 @@ static void ring_put(struct region *r, uint32_t slot, uint32_t type, uint32_t id
 	struct rp_ring_ctl *ctl = region_ctl(r, slot);
 	struct rp_record rec = { .ts = ts, .kind_type = RP_REC_PACK(type, id), .arg = arg };
 
-	memcpy((uint8_t *)(ctl + 1) + (r->head[slot] & (T_RING_BYTES - 1)), &rec, sizeof(rec));
+	memcpy((uint8_t *)(ctl + 1) + (r->head[slot] & (r->hdr->ring_bytes - 1)), &rec, sizeof(rec));
 	r->head[slot] += sizeof(rec);
 }
 
@@ -381,8 +412,8 @@ static void hello_init(struct rp_hello *h, const struct region *r, const char *n
 	h->pid = (uint32_t)getpid();
 	h->region_size = r->size;
 	h->ring_count = T_RINGS;
-	h->ring_bytes = T_RING_BYTES;
-	h->string_bytes = T_STRING_BYTES;
+	h->ring_bytes = r->hdr->ring_bytes;
+	h->string_bytes = r->hdr->string_bytes;
 	h->clock_source = RP_CLOCK_MONOTONIC;
 	h->tick_hz = 1000000000;
 	strncpy(h->name, name, sizeof(h->name) - 1);
@@ -1588,4 +1619,1058 @@ Test(daemon, fails_clearly_when_io_uring_is_refused, .timeout = 30)
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status 0x%x", status);
 	cr_assert_str_eq(buf, "ringprofd: io_uring unavailable: Operation not permitted\n");
+}
+
+/* ==== hostile input, disk and access (suite daemon_hostile) ==== */
+
+#define NOBODY 65534u
+
+/* Run ringprofd with args (NULL-terminated, after the program) expecting
+ * it to exit with code and to print exactly err on stderr. */
+static void run_expect_exit(const char *const *args, int code, const char *err)
+{
+	const char *argv[16] = { daemon_path() };
+	char buf[512] = { 0 };
+	int out[2], status, n = 1;
+	size_t got = 0;
+	ssize_t r;
+	pid_t pid;
+
+	for (; *args != NULL; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	cr_assert_eq(pipe(out), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		dup2(out[1], STDERR_FILENO);
+		dup2(out[1], STDOUT_FILENO);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(out[1]);
+	while ((r = read(out[0], buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += (size_t)r;
+	close(out[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == code, "status 0x%x: %s", status, buf);
+	cr_assert_str_eq(buf, err);
+}
+
+/* In a child: become uid NOBODY with supplementary group `group` (0: none),
+ * make a region, register it and return the answer through a pipe. */
+static void register_as_nobody(const struct daemon *d, gid_t group, struct rp_answer *a)
+{
+	int report[2], status;
+	pid_t pid;
+
+	cr_assert_eq(pipe(report), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		static const char cmdline[] = "cc";
+		struct rp_hello h;
+		struct region r;
+		struct rp_answer ans;
+		int fd;
+
+		if (setgroups(group ? 1 : 0, &group) != 0 || setresgid(NOBODY, NOBODY, NOBODY) != 0 ||
+		    setresuid(NOBODY, NOBODY, NOBODY) != 0)
+			_exit(2);
+		region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+		fd = sock_connect(d->sock);
+		if (fd < 0)
+			_exit(3);
+		hello_init(&h, &r, "nobody", "tests", sizeof(cmdline));
+		hello_send(fd, &h, cmdline, r.memfd);
+		if (recv(fd, &ans, sizeof(ans), MSG_WAITALL) != (ssize_t)sizeof(ans) ||
+		    write(report[1], &ans, sizeof(ans)) != (ssize_t)sizeof(ans))
+			_exit(4);
+		close(fd);
+		_exit(0);
+	}
+	close(report[1]);
+	cr_assert_eq(read(report[0], a, sizeof(*a)), (ssize_t)sizeof(*a), "child did not register");
+	close(report[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert_eq(status, 0);
+}
+
+Test(daemon_hostile, allow_users_refuses_others_with_the_reason, .timeout = 60)
+{
+	static const char *const args[] = { "--allow-users", "nobody,daemon", "--socket-mode",
+					     "0666", NULL };
+	struct daemon d;
+	struct region r;
+	struct rp_answer a;
+	char line[200];
+	int fd;
+
+	cr_assert_eq(geteuid(), 0, "this test switches users: run it as root");
+	daemon_start(&d, args);
+	cr_assert_eq(chmod(d.dir, 0755), 0);
+	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	fd = client_register(&d, &r, "root", "tests", &a);
+	cr_assert_eq(a.status, -EACCES);
+	cr_assert_str_eq(a.reason, "uid 0 (root) is not in allow-users");
+	snprintf(line, sizeof(line), "refused pid %d (root): uid 0 (root) is not in allow-users",
+		 (int)getpid());
+	log_wait(&d, line);
+	close(fd);
+	region_free(&r);
+	register_as_nobody(&d, 0, &a);
+	cr_assert_eq(a.status, 0, "refused: %s", a.reason);
+	cr_assert_eq(log_count(&d, "refused"), 1);
+	daemon_stop(&d);
+}
+
+Test(daemon_hostile, allow_groups_checks_supplementary_groups, .timeout = 60)
+{
+	static const char *const args[] = { "--allow-groups", "4242", "--socket-mode", "0666", NULL };
+	struct daemon d;
+	struct region r;
+	struct rp_answer a;
+	int fd;
+
+	cr_assert_eq(geteuid(), 0, "this test switches users: run it as root");
+	daemon_start(&d, args);
+	cr_assert_eq(chmod(d.dir, 0755), 0);
+	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	fd = client_register(&d, &r, "root", "tests", &a);
+	cr_assert_eq(a.status, -EACCES);
+	cr_assert_str_eq(a.reason, "uid 0 (root): none of its groups is in allow-groups");
+	close(fd);
+	region_free(&r);
+	/* primary group nogroup, supplementary 4242 */
+	register_as_nobody(&d, 4242, &a);
+	cr_assert_eq(a.status, 0, "refused: %s", a.reason);
+	register_as_nobody(&d, 4243, &a);
+	cr_assert_eq(a.status, -EACCES);
+	cr_assert_str_eq(a.reason, "uid 65534 (nobody): none of its groups is in allow-groups");
+	cr_assert_eq(log_count(&d, "refused"), 2);
+	daemon_stop(&d);
+}
+
+Test(daemon_hostile, unknown_users_and_groups_stop_the_start_up, .timeout = 30)
+{
+	static const char *const users[] = { "--socket", "/tmp/rp-none/s", "--state-dir",
+					     "/tmp/rp-hostile-unknown", "--allow-users",
+					     "root,no-such-user-rp", NULL };
+	static const char *const groups[] = { "--socket", "/tmp/rp-none/s", "--state-dir",
+					      "/tmp/rp-hostile-unknown", "--allow-groups",
+					      "no-such-group-rp", NULL };
+	static const char *const sgroup[] = { "--socket", "/tmp/rp-hostile-unknown/s",
+					      "--state-dir", "/tmp/rp-hostile-unknown",
+					      "--socket-group", "no-such-group-rp", NULL };
+
+	run_expect_exit(users, 1, "ringprofd: --allow-users: unknown user 'no-such-user-rp'\n");
+	run_expect_exit(groups, 1, "ringprofd: --allow-groups: unknown group 'no-such-group-rp'\n");
+	run_expect_exit(sgroup, 1, "ringprofd: --socket-group: unknown group 'no-such-group-rp'\n");
+	rmdir("/tmp/rp-hostile-unknown");
+}
+
+Test(daemon_hostile, socket_directories_and_segments_get_their_modes, .timeout = 60)
+{
+	static const char *const args[] = { "--socket-group", "65534", "--socket-mode", "0620", NULL };
+	struct daemon d;
+	struct stat st;
+	char *path;
+
+	daemon_start(&d, args);
+	cr_assert_eq(stat(d.sock, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0620, "socket mode %o", st.st_mode & 07777);
+	cr_assert_eq(st.st_gid, NOBODY);
+	good_client_check(&d, "modes");
+	cr_assert_eq(stat(d.state, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0750, "state mode %o", st.st_mode & 07777);
+	cr_assert_geq(asprintf(&path, "%s/tests", d.state), 0);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0750, "session mode %o", st.st_mode & 07777);
+	free(path);
+	path = seg_path(&d, "tests", "modes", 1, 0);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0640, "segment mode %o", st.st_mode & 07777);
+	free(path);
+	daemon_stop(&d);
+}
+
+Test(daemon_hostile, runs_as_an_unprivileged_user, .timeout = 60)
+{
+	struct daemon d;
+	struct stat st;
+	char *path;
+
+	cr_assert_eq(geteuid(), 0, "this test switches users: run it as root");
+	daemon_dirs(&d);
+	cr_assert_eq(chown(d.dir, NOBODY, NOBODY), 0);
+	daemon_spawn(&d, NULL, NOBODY);
+	cr_assert_eq(stat(d.sock, &st), 0);
+	cr_assert_eq(st.st_uid, NOBODY);
+	good_client_check(&d, "unpriv");
+	path = seg_path(&d, "tests", "unpriv", 1, 0);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_uid, NOBODY);
+	cr_assert_eq(st.st_mode & 07777, 0640);
+	free(path);
+	daemon_stop(&d);
+}
+
+/* ---- reading back every segment of a session, as a recovering reader ---- */
+
+#define TALLY_THREADS 8
+
+struct tally {
+	uint64_t events[TALLY_THREADS];       /* events read, per thread */
+	struct rp_seg_loss loss[TALLY_THREADS]; /* latest (largest) LOSS */
+	uint32_t files, sealed, cut;          /* cut: unsealed files */
+	uint64_t bytes;
+	uint32_t client;                      /* only this client; 0 = all */
+};
+
+/* Read every whole block of one segment; a file may end at a block
+ * boundary without a footer (a write failed), never inside a block. */
+static void tally_file(const char *path, struct tally *t)
+{
+	size_t size, off = sizeof(struct rp_seg_preamble);
+	char *data = slurp(path, &size);
+	struct rp_blockdec *dec;
+	struct rp_buf payload = { 0 };
+	bool sealed = false;
+
+	cr_assert_not_null(data);
+	t->files++;
+	t->bytes += size;
+	cr_assert_geq(size, sizeof(struct rp_seg_preamble), "%s: %zu bytes", path, size);
+	cr_assert_eq(memcmp(data, RP_SEG_MAGIC, 8), 0);
+	cr_assert_eq(rp_blockdec_open(&dec), 0);
+	while (!sealed && off < size) {
+		struct rp_block_hdr h;
+
+		cr_assert_leq(off + sizeof(h), size, "%s: cut inside a block header at %zu", path, off);
+		memcpy(&h, data + off, sizeof(h));
+		cr_assert_eq(rp_block_hdr_check(&h), 0, "%s: bad block at %zu", path, off);
+		cr_assert_leq(off + sizeof(h) + h.stored_len, size, "%s: cut block at %zu", path, off);
+		cr_assert_eq(rp_blockdec_payload(dec, &h, data + off + sizeof(h), &payload), 0);
+		if (h.type == RP_BLK_HEADER) {
+			struct rp_seg_info info;
+
+			memcpy(&info, payload.data, sizeof(info));
+			if (t->client != 0 && info.client_id != t->client) {
+				t->files--;
+				t->bytes -= size;
+				break;
+			}
+		}
+		if (h.type == RP_BLK_EVENTS) {
+			struct rp_evdec ed;
+			struct rp_event ev;
+
+			cr_assert_eq(rp_evdec_begin(&ed, payload.data, payload.len, h.count), 0);
+			cr_assert_lt(ed.hdr.thread, TALLY_THREADS);
+			while (rp_evdec_next(&ed, &ev) == 1)
+				t->events[ed.hdr.thread]++;
+		} else if (h.type == RP_BLK_LOSS) {
+			for (uint32_t i = 0; i < h.count; i++) {
+				struct rp_seg_loss l;
+
+				memcpy(&l, payload.data + i * sizeof(l), sizeof(l));
+				cr_assert_lt(l.thread, TALLY_THREADS);
+				if (l.written + l.client_dropped + l.daemon_dropped >=
+				    t->loss[l.thread].written + t->loss[l.thread].client_dropped +
+				    t->loss[l.thread].daemon_dropped)
+					t->loss[l.thread] = l;
+			}
+		} else if (h.type == RP_BLK_FOOTER) {
+			sealed = true;
+		}
+		off += sizeof(h) + h.stored_len;
+	}
+	if (sealed)
+		t->sealed++;
+	else if (off == size)
+		t->cut++;
+	rp_buf_free(&payload);
+	rp_blockdec_close(dec);
+	free(data);
+}
+
+static void tally_session(const struct daemon *d, const char *session, struct tally *t,
+			  uint32_t client)
+{
+	char dir[256], path[512];
+	struct dirent *de;
+	DIR *dp;
+
+	memset(t, 0, sizeof(*t));
+	t->client = client;
+	snprintf(dir, sizeof(dir), "%s/%s", d->state, session);
+	dp = opendir(dir);
+	cr_assert_not_null(dp, "no session directory %s", dir);
+	while ((de = readdir(dp)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		tally_file(path, t);
+	}
+	closedir(dp);
+}
+
+/* n poorly compressible INSTANT events into slot, published in batches
+ * that fit the ring, each batch drained before the next. */
+static void record_many(struct region *r, uint32_t slot, uint32_t id, uint64_t n, uint64_t *x)
+{
+	uint64_t batch = r->hdr->ring_bytes / RP_REC_BYTES;
+
+	for (uint64_t done = 0; done < n;) {
+		uint64_t k = n - done < batch ? n - done : batch;
+
+		for (uint64_t i = 0; i < k; i++) {
+			*x = *x * 6364136223846793005ull + 1442695040888963407ull;
+			ring_put(r, slot, RP_REC_INSTANT, id, 0, *x >> 20);
+		}
+		ring_publish(r, slot);
+		ring_wait_drained(r, slot);
+		done += k;
+	}
+}
+
+/* Fill the file system of dir; returns the filler's path. */
+static char *fill_disk(const char *dir)
+{
+	static char buf[65536];
+	char *path;
+	int fd;
+
+	cr_assert_geq(asprintf(&path, "%s/filler", dir), 0);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(fd, 0);
+	memset(buf, 0x5a, sizeof(buf));
+	for (size_t n = sizeof(buf); n >= 1;) {
+		if (write(fd, buf, n) < 0) {
+			cr_assert_eq(errno, ENOSPC);
+			n /= 2;
+		}
+	}
+	close(fd);
+	return path;
+}
+
+static uint32_t dir_count(const char *dir)
+{
+	struct dirent *de;
+	uint32_t n = 0;
+	DIR *dp = opendir(dir);
+
+	cr_assert_not_null(dp);
+	while ((de = readdir(dp)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(dp);
+	return n;
+}
+
+Test(daemon_hostile, a_full_disk_drops_counts_and_resumes_exactly, .timeout = 90)
+{
+	static const char *const args[] = { "--flush-ms", "1", NULL };
+	const uint64_t before = 3000, during = 3000, after = 3000;
+	struct daemon d;
+	struct region r;
+	struct rp_answer a;
+	struct tally t;
+	char *filler, session[256], line[200];
+	uint64_t x = 7, end;
+	uint32_t id, files;
+	int fd, status;
+
+	cr_assert_eq(geteuid(), 0, "mounting a small tmpfs needs root: run this test as root");
+	daemon_dirs(&d);
+	cr_assert_eq(mkdir(d.state, 0750), 0);
+	/* a mount namespace of this test's own: a failed assertion cannot
+	 * leave the tmpfs mounted behind */
+	cr_assert_eq(unshare(CLONE_NEWNS), 0, "unshare: %s", strerror(errno));
+	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	cr_assert_eq(mount("tmpfs", d.state, "tmpfs", 0, "size=2m,mode=0750"), 0,
+		     "mount tmpfs: %s", strerror(errno));
+	daemon_spawn(&d, args, 0);
+	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	fd = client_register(&d, &r, "full", "tests", &a);
+	cr_assert_eq(a.status, 0, "refused: %s", a.reason);
+	id = region_intern(&r, "Query");
+	ring_claim(&r, 0, 5, 1);
+	record_many(&r, 0, id, before, &x);
+	snprintf(session, sizeof(session), "%s/tests", d.state);
+	/* wait for the first events on disk, then leave no room */
+	for (end = now_ms() + WAIT_MS;; nap()) {
+		struct tally now;
+
+		tally_session(&d, "tests", &now, 0);
+		if (now.events[1] == before)
+			break;
+		cr_assert_leq(now_ms(), end, "first events never written");
+	}
+	filler = fill_disk(d.state);
+	record_many(&r, 0, id, during, &x);
+	log_wait(&d, "events are dropped and counted until writing works again");
+	/* retried every second while full: nothing new stays behind */
+	files = dir_count(session);
+	record_many(&r, 0, id, during, &x);
+	cr_assert_eq(unlink(filler), 0);
+	log_wait(&d, "the disk takes data again");
+	cr_assert_geq(dir_count(session), files + 1);
+	record_many(&r, 0, id, after, &x);
+	ring_retire(&r, 0, 0);
+	ring_wait_free(&r, 0);
+	close(fd);
+	snprintf(line, sizeof(line), "client %u pid %d (full) gone", a.client_id, (int)getpid());
+	log_wait(&d, line);
+	status = daemon_signal_wait(&d, SIGTERM);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", status);
+
+	tally_session(&d, "tests", &t, 0);
+	cr_assert_eq(t.loss[1].thread, 1);
+	cr_assert_eq(t.loss[1].written, t.events[1], "LOSS says %llu written, %llu read back",
+		     (unsigned long long)t.loss[1].written, (unsigned long long)t.events[1]);
+	cr_assert_eq(t.loss[1].written + t.loss[1].daemon_dropped + t.loss[1].client_dropped,
+		     before + 2 * during + after);
+	cr_assert_eq(t.loss[1].client_dropped, 0);
+	/* the slack of the file's last page may take a few blocks of the first
+	 * batch; everything after the logged failure is dropped */
+	cr_assert_geq(t.loss[1].daemon_dropped, during);
+	cr_assert_geq(t.events[1], before + after);
+	cr_assert_geq(t.cut, 1, "the segment that met the full disk ends cut, unsealed");
+	cr_assert_eq(log_count(&d, "events are dropped and counted until writing works again"), 1);
+	cr_assert_eq(log_count(&d, "the disk takes data again"), 1);
+	cr_log_info("disk full: %llu committed, %llu written, %llu dropped, %u files",
+		    (unsigned long long)(before + 2 * during + after),
+		    (unsigned long long)t.loss[1].written,
+		    (unsigned long long)t.loss[1].daemon_dropped, t.files);
+	free(filler);
+	region_free(&r);
+	cr_assert_eq(umount(d.state), 0);
+	daemon_stop(&d);
+}
+
+/* Peak of daemon memory from /proc/<pid>/status: VmHWM in KiB. */
+static uint64_t daemon_hwm_kib(const struct daemon *d)
+{
+	char path[64], *text, *p;
+	size_t len;
+	uint64_t kib = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)d->pid);
+	text = slurp(path, &len);
+	cr_assert_not_null(text);
+	p = strstr(text, "VmHWM:");
+	if (p != NULL)
+		kib = strtoull(p + 6, NULL, 10);
+	free(text);
+	return kib;
+}
+
+Test(daemon_hostile, a_burst_beyond_max_pending_bytes_is_dropped_and_counted, .timeout = 120)
+{
+	static const char *const args[] = { "--max-pending-bytes", "1M", "--log-level", "debug",
+					    "--tick-ms", "100", NULL };
+	const uint32_t ring = 16u << 20;
+	const uint64_t n = ring / RP_REC_BYTES;
+	struct daemon d;
+	struct region r;
+	struct rp_answer a;
+	struct tally t;
+	char line[200], *text, *p;
+	uint64_t x = 3, peak;
+	size_t len;
+	uint32_t id;
+	int fd;
+
+	daemon_start(&d, args);
+	region_make_geo(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0, ring, T_STRING_BYTES);
+	fd = client_register(&d, &r, "burst", "tests", &a);
+	cr_assert_eq(a.status, 0, "refused: %s", a.reason);
+	id = region_intern(&r, "Query");
+	ring_claim(&r, 0, 6, 1);
+	/* the whole ring at once: one drain meets 16 MiB of records */
+	record_many(&r, 0, id, n, &x);
+	ring_retire(&r, 0, 0);
+	ring_wait_free(&r, 0);
+	close(fd);
+	snprintf(line, sizeof(line), "client %u: at most ", a.client_id);
+	log_wait(&d, line);
+	cr_log_info("burst: daemon VmHWM %llu KiB (region %u KiB)",
+		    (unsigned long long)daemon_hwm_kib(&d), (unsigned)(r.size >> 10));
+	text = slurp(d.log, &len);
+	p = strstr(text, line);
+	cr_assert_not_null(p);
+	peak = strtoull(p + strlen(line), NULL, 10);
+	free(text);
+	cr_assert_leq(peak, 1u << 20, "%llu bytes waited for the disk", (unsigned long long)peak);
+	cr_assert_eq(log_count(&d, "--max-pending-bytes 1048576): events are dropped"), 1);
+	{
+		int status = daemon_signal_wait(&d, SIGTERM);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	tally_session(&d, "tests", &t, 0);
+	cr_assert_eq(t.loss[1].written, t.events[1]);
+	cr_assert_eq(t.loss[1].written + t.loss[1].daemon_dropped, n);
+	cr_assert_gt(t.loss[1].daemon_dropped, 0);
+	cr_assert_gt(t.loss[1].written, 0);
+	cr_log_info("burst: %llu committed, %llu written, %llu dropped, peak %llu bytes pending",
+		    (unsigned long long)n, (unsigned long long)t.loss[1].written,
+		    (unsigned long long)t.loss[1].daemon_dropped, (unsigned long long)peak);
+	region_free(&r);
+	daemon_stop(&d);
+}
+
+Test(daemon_hostile, session_quota_stops_writing_and_counts_drops, .timeout = 60)
+{
+	static const char *const args[] = { "--session-quota", "64K", "--flush-ms", "1", NULL };
+	const uint64_t n = 40000;
+	struct daemon d;
+	struct region r, other;
+	struct rp_answer a, b;
+	struct tally t;
+	char line[200];
+	uint64_t x = 11;
+	uint32_t id;
+	int fd, fo;
+
+	daemon_start(&d, args);
+	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	fd = client_register(&d, &r, "quota", "capped", &a);
+	cr_assert_eq(a.status, 0, "refused: %s", a.reason);
+	id = region_intern(&r, "Query");
+	ring_claim(&r, 0, 8, 1);
+	record_many(&r, 0, id, n, &x);
+	log_wait(&d, "session capped reached its quota of 65536 bytes (--session-quota)");
+	/* another session is not affected */
+	good_client_check(&d, "uncapped");
+	ring_retire(&r, 0, 0);
+	ring_wait_free(&r, 0);
+	close(fd);
+	snprintf(line, sizeof(line), "client %u pid %d (quota) gone", a.client_id, (int)getpid());
+	log_wait(&d, line);
+	/* a second client of the full session: its events are dropped too */
+	region_make(&other, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	fo = client_register(&d, &other, "quota2", "capped", &b);
+	cr_assert_eq(b.status, 0);
+	id = region_intern(&other, "Query");
+	ring_claim(&other, 0, 9, 1);
+	record_many(&other, 0, id, 2000, &x);
+	ring_retire(&other, 0, 0);
+	ring_wait_free(&other, 0);
+	close(fo);
+	snprintf(line, sizeof(line), "client %u pid %d (quota2) gone", b.client_id, (int)getpid());
+	log_wait(&d, line);
+	{
+		int status = daemon_signal_wait(&d, SIGTERM);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	tally_session(&d, "capped", &t, b.client_id);
+	cr_assert_eq(t.loss[1].written + t.loss[1].daemon_dropped, 2000);
+	cr_assert_eq(t.loss[1].written, t.events[1]);
+	cr_assert_gt(t.loss[1].daemon_dropped, 1000);
+	tally_session(&d, "capped", &t, 0);
+	{
+		struct tally first;
+
+		tally_session(&d, "capped", &first, a.client_id);
+		cr_assert_eq(first.loss[1].written + first.loss[1].daemon_dropped, n);
+		cr_assert_eq(first.loss[1].written, first.events[1]);
+		cr_assert_gt(first.loss[1].daemon_dropped, 0);
+		cr_assert_gt(first.loss[1].written, 0);
+		t.loss[1] = first.loss[1];
+	}
+	/* quota bytes: events stop before it; bookkeeping blocks may pass it */
+	cr_assert_leq(t.bytes, 65536 + 4096, "%llu bytes on disk", (unsigned long long)t.bytes);
+	cr_assert_eq(t.sealed, t.files);
+	cr_assert_eq(log_count(&d, "reached its quota"), 1);
+	cr_log_info("quota: %llu bytes on disk, %llu written, %llu dropped",
+		    (unsigned long long)t.bytes, (unsigned long long)t.loss[1].written,
+		    (unsigned long long)t.loss[1].daemon_dropped);
+	region_free(&r);
+	region_free(&other);
+	daemon_stop(&d);
+}
+
+Test(daemon_hostile, refuses_a_string_area_beyond_max_string_bytes, .timeout = 60)
+{
+	static const char *const args[] = { "--max-string-bytes", "4096", NULL };
+	struct daemon d;
+	struct region r;
+	struct rp_answer a;
+	int fd;
+
+	daemon_start(&d, args);
+	region_make_geo(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0, T_RING_BYTES, 8192);
+	fd = client_register(&d, &r, "strings", "tests", &a);
+	refusal_check(&d, &a, -E2BIG, "strings",
+		      "string area of 8192 bytes exceeds --max-string-bytes 4096");
+	close(fd);
+	region_free(&r);
+	daemon_stop(&d);
+}
+
+/* One kind of garbage a client may write into its region after a valid
+ * record was drained from ring 0; reason: the expected quarantine reason
+ * (%llu is replaced by the scribbled head where it appears). */
+struct garbage {
+	const char *name;
+	void (*apply)(struct region *r);
+	const char *reason;
+};
+
+static void g_head_far(struct region *r)
+{
+	rp_store_release(&region_ctl(r, 0)->head, r->head[0] + 0x9e3779b97f4a7c15ull);
+}
+
+static void g_head_torn(struct region *r)
+{
+	rp_store_release(&region_ctl(r, 0)->head, r->head[0] + 8);
+}
+
+static void g_head_back(struct region *r)
+{
+	rp_store_release(&region_ctl(r, 0)->head, r->head[0] - 16);
+}
+
+static void g_type(struct region *r)
+{
+	ring_put(r, 0, 9, 1, 0, 5);
+	ring_publish(r, 0);
+}
+
+static void g_type0(struct region *r)
+{
+	ring_put(r, 0, 0, 1, 0, 5);
+	ring_publish(r, 0);
+}
+
+static void g_id(struct region *r)
+{
+	ring_put(r, 0, RP_REC_BEGIN, RP_REC_ID_MASK, 0, 5);
+	ring_publish(r, 0);
+}
+
+static void g_arg(struct region *r)
+{
+	ring_put(r, 0, RP_REC_INSTANT, 1, 77, 5);
+	ring_publish(r, 0);
+}
+
+static void g_value(struct region *r)
+{
+	ring_put(r, 0, RP_REC_VALUE, 0, 0, 5);
+	ring_publish(r, 0);
+}
+
+static void g_integer(struct region *r)
+{
+	ring_put(r, 0, RP_REC_INTEGER, 1, 0, 5);
+	ring_put(r, 0, RP_REC_INSTANT, 1, 0, 6);
+	ring_publish(r, 0);
+}
+
+static void g_integer_last(struct region *r)
+{
+	ring_put(r, 0, RP_REC_INTEGER, 1, 0, 5);
+	ring_publish(r, 0);
+}
+
+static void g_string_used(struct region *r)
+{
+	rp_store_release(&r->hdr->string_used, 1u << 20);
+	ring_put(r, 0, RP_REC_INSTANT, 1, 0, 5);
+	ring_publish(r, 0);
+}
+
+static void g_string_len(struct region *r)
+{
+	uint8_t *area = r->base + r->hdr->string_offset;
+	struct rp_str_entry e = { .id = 2, .len = 5000 };
+
+	memcpy(area + 16, &e, sizeof(e));
+	rp_store_release(&r->hdr->string_used, 16 + 512);
+	ring_put(r, 0, RP_REC_INSTANT, 1, 0, 5);
+	ring_publish(r, 0);
+}
+
+static void g_string_id(struct region *r)
+{
+	uint8_t *area = r->base + r->hdr->string_offset;
+	struct rp_str_entry e = { .id = 99, .len = 1 };
+
+	memcpy(area + 16, &e, sizeof(e));
+	rp_store_release(&r->hdr->string_used, 16 + 16);
+	ring_put(r, 0, RP_REC_INSTANT, 1, 0, 5);
+	ring_publish(r, 0);
+}
+
+static void g_state(struct region *r)
+{
+	rp_store_release(&region_ctl(r, 0)->state, 7);
+}
+
+static void g_freed(struct region *r)
+{
+	rp_store_release(&region_ctl(r, 0)->state, RP_SLOT_FREE);
+}
+
+static void g_owner(struct region *r)
+{
+	region_ctl(r, 0)->owner_seq = 0xdeadbeef;
+	ring_put(r, 0, RP_REC_INSTANT, 1, 0, 5);
+	ring_publish(r, 0);
+}
+
+static const struct garbage garbage[] = {
+	{ "headfar", g_head_far, "ring 0: head %llu invalid (tail 16, ring 4096 bytes)" },
+	{ "headtorn", g_head_torn, "ring 0: head %llu invalid (tail 16, ring 4096 bytes)" },
+	{ "headback", g_head_back, "ring 0: head %llu invalid (tail 16, ring 4096 bytes)" },
+	{ "type9", g_type, "ring 0: unknown record type 9" },
+	{ "type0", g_type0, "ring 0: unknown record type 0" },
+	{ "idrange", g_id, "ring 0: undefined string id 268435455" },
+	{ "argrange", g_arg, "ring 0: undefined string id 77" },
+	{ "value", g_value, "ring 0: VALUE without INTEGER" },
+	{ "integer", g_integer, "ring 0: INTEGER not followed by VALUE" },
+	{ "integerlast", g_integer_last, "ring 0: INTEGER not followed by VALUE" },
+	{ "strused", g_string_used, "string_used 1048576 invalid (area 4096 bytes, 16 scanned)" },
+	{ "strlen", g_string_len, "bad string entry at offset 16 of the string area" },
+	{ "strid", g_string_id, "bad string entry at offset 16 of the string area" },
+	{ "state", g_state, "ring 0: bad slot state 7" },
+	{ "freed", g_freed, "ring 0: slot freed by the client" },
+	{ "owner", g_owner, "ring 0: owner changed without retiring" },
+};
+
+Test(daemon_hostile, quarantines_each_kind_of_garbage_alone, .timeout = 120)
+{
+	const size_t ncase = sizeof(garbage) / sizeof(garbage[0]);
+	struct daemon d;
+	struct region good;
+	struct rp_answer ga;
+	struct names ng;
+	struct tally t;
+	int fgood;
+
+	daemon_start(&d, NULL);
+	region_make(&good, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	fgood = client_register(&d, &good, "honest", "good", &ga);
+	cr_assert_eq(ga.status, 0);
+	names_intern(&good, &ng);
+	ring_claim(&good, 0, 1, 1);
+	for (size_t i = 0; i < ncase; i++) {
+		const struct garbage *g = &garbage[i];
+		struct region r;
+		struct rp_answer a;
+		char name[32], reason[RP_REASON_MAX], line[300];
+		int fd;
+
+		snprintf(name, sizeof(name), "bad-%s", g->name);
+		region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+		fd = client_register(&d, &r, name, "hostile", &a);
+		cr_assert_eq(a.status, 0, "refused: %s", a.reason);
+		region_intern(&r, "Query");
+		ring_claim(&r, 0, 50, 1);
+		ring_put(&r, 0, RP_REC_INSTANT, 1, 0, 1);
+		ring_publish(&r, 0);
+		ring_wait_drained(&r, 0);
+		/* the good client records while the other one breaks */
+		record_five(&good, 0, &ng, 1000 * (i + 1));
+		g->apply(&r);
+		/* "%llu" in a reason stands for the scribbled head */
+		{
+			const char *mark = strstr(g->reason, "%llu");
+
+			if (mark == NULL)
+				strlcpy(reason, g->reason, sizeof(reason));
+			else
+				snprintf(reason, sizeof(reason), "%.*s%llu%s", (int)(mark - g->reason),
+					 g->reason,
+					 (unsigned long long)rp_load_relaxed(&region_ctl(&r, 0)->head),
+					 mark + 4);
+		}
+		snprintf(line, sizeof(line), "quarantined client %u pid %d (%s): %s", a.client_id,
+			 (int)getpid(), name, reason);
+		log_wait(&d, line);
+		cr_assert_eq(log_count(&d, "quarantined"), (int)i + 1, "case %s", g->name);
+		ring_wait_drained(&good, 0);
+		close(fd);
+		region_free(&r);
+	}
+	ring_retire(&good, 0, 0);
+	ring_wait_free(&good, 0);
+	close(fgood);
+	{
+		char line[200];
+
+		char *path = seg_path(&d, "good", "honest", ga.client_id, 0);
+
+		snprintf(line, sizeof(line), "client %u pid %d (honest) gone", ga.client_id,
+			 (int)getpid());
+		log_wait(&d, line);
+		seg_wait_sealed(path);
+		free(path);
+	}
+	tally_session(&d, "good", &t, 0);
+	cr_assert_eq(t.events[1], 5 * ncase);
+	cr_assert_eq(t.loss[1].written, 5 * ncase);
+	cr_assert_eq(t.loss[1].daemon_dropped, 0);
+	cr_assert_eq(t.sealed, 1);
+	cr_assert_eq(log_count(&d, "quarantined"), (int)ncase);
+	cr_assert_eq(log_count(&d, "refused"), 0);
+	region_free(&good);
+	daemon_stop(&d);
+}
+
+Test(daemon_hostile, a_sealed_memfd_cannot_shrink_under_the_daemon, .timeout = 60)
+{
+	struct daemon d;
+	struct region r;
+	struct rp_answer a;
+	int fd;
+
+	daemon_start(&d, NULL);
+	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL, 0);
+	fd = client_register(&d, &r, "shrinker", "tests", &a);
+	cr_assert_eq(a.status, 0);
+	/* the seals the daemon demands make truncation fail: no SIGBUS path */
+	cr_assert_eq(ftruncate(r.memfd, 4096), -1);
+	cr_assert_eq(errno, EPERM);
+	cr_assert_eq(ftruncate(r.memfd, 0), -1);
+	cr_assert_eq(fcntl(r.memfd, F_ADD_SEALS, F_SEAL_WRITE), -1);
+	close(fd);
+	region_free(&r);
+	/* and an unsealed one is refused (refuses_a_memfd_not_sealed_...) */
+	good_client_check(&d, "after");
+	daemon_stop(&d);
+}
+
+/* Send raw bytes (and fds) as one hello; return the answer's status and
+ * copy its reason. */
+static int32_t hello_raw(const struct daemon *d, const void *bytes, size_t len, const int *fds,
+			 int nfds, char reason[RP_REASON_MAX])
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+	} u;
+	struct iovec iov = { .iov_base = (void *)bytes, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct rp_answer a;
+	int fd = sock_connect(d->sock);
+
+	cr_assert_geq(fd, 0);
+	memset(&u, 0, sizeof(u));
+	if (nfds > 0) {
+		struct cmsghdr *cm;
+
+		msg.msg_control = u.buf;
+		msg.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, (size_t)nfds * sizeof(int));
+	}
+	/* the daemon may answer and close before reading it all */
+	(void)sendmsg(fd, &msg, MSG_NOSIGNAL);
+	answer_read(fd, &a);
+	close(fd);
+	strlcpy(reason, a.reason, RP_REASON_MAX);
+	return a.status;
+}
+
+Test(daemon_hostile, refuses_malformed_and_oversized_hellos, .timeout = 60)
+{
+	struct daemon d;
+	struct region r;
+	struct rp_hello h;
+	char reason[RP_REASON_MAX], want[RP_REASON_MAX];
+	static uint8_t big[sizeof(struct rp_hello) + RP_CMDLINE_MAX + 64];
+	int fds[3];
+	int refused = 0;
+
+	daemon_start(&d, NULL);
+	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	fds[0] = fds[1] = fds[2] = r.memfd;
+
+	hello_init(&h, &r, "big", "tests", RP_CMDLINE_MAX + 1);
+	memcpy(big, &h, sizeof(h));
+	cr_assert_eq(hello_raw(&d, big, sizeof(big), fds, 1, reason), -EMSGSIZE);
+	cr_assert_str_eq(reason, "command line of 4097 bytes exceeds 4096");
+	refused++;
+
+	hello_init(&h, &r, "size", "tests", 0);
+	h.size = 4096;
+	cr_assert_eq(hello_raw(&d, &h, sizeof(h), fds, 1, reason), -EPROTO);
+	cr_assert_str_eq(reason, "hello size 4096, expected 200");
+	refused++;
+
+	hello_init(&h, &r, "noterm", "tests", 0);
+	memset(h.name, 'A', sizeof(h.name));
+	cr_assert_eq(hello_raw(&d, &h, sizeof(h), fds, 1, reason), -EINVAL);
+	cr_assert_str_eq(reason, "name or session not NUL-terminated");
+	refused++;
+
+	hello_init(&h, &r, "flags", "tests", 0);
+	h.flags = 0x80;
+	cr_assert_eq(hello_raw(&d, &h, sizeof(h), fds, 1, reason), -EINVAL);
+	cr_assert_str_eq(reason, "unknown hello flags 0x80");
+	refused++;
+
+	hello_init(&h, &r, "threefds", "tests", 0);
+	cr_assert_eq(hello_raw(&d, &h, sizeof(h), fds, 3, reason), -EINVAL);
+	cr_assert_str_eq(reason, "too many file descriptors attached (expected 1)");
+	refused++;
+
+	hello_init(&h, &r, "nofd", "tests", 0);
+	cr_assert_eq(hello_raw(&d, &h, sizeof(h), fds, 0, reason), -EBADF);
+	cr_assert_str_eq(reason, "0 file descriptors attached, expected 1");
+	refused++;
+
+	hello_init(&h, &r, "notmemfd", "tests", 0);
+	{
+		int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		cr_assert_eq(hello_raw(&d, &h, sizeof(h), &devnull, 1, reason), -EINVAL);
+		close(devnull);
+	}
+	cr_assert_str_eq(reason, "file descriptor is not a memfd");
+	refused++;
+
+	hello_init(&h, &r, "hugeregion", "tests", 0);
+	h.region_size = 1ull << 40;
+	snprintf(want, sizeof(want), "memfd size %zu differs from region_size %llu in the hello",
+		 r.size, 1ull << 40);
+	cr_assert_eq(hello_raw(&d, &h, sizeof(h), fds, 1, reason), -EINVAL);
+	cr_assert_str_eq(reason, want);
+	refused++;
+
+	/* a geometry lie inside the region */
+	r.hdr->ring_count = 1000;
+	hello_init(&h, &r, "geometry", "tests", 0);
+	cr_assert_eq(hello_raw(&d, &h, sizeof(h), fds, 1, reason), -EINVAL);
+	cr_assert_str_eq(reason, "region header and hello disagree on the geometry");
+	refused++;
+	r.hdr->ring_count = T_RINGS;
+
+	log_wait_n(&d, "refused", refused);
+	good_client_check(&d, "after");
+	cr_assert_eq(log_count(&d, "refused"), refused);
+	region_free(&r);
+	daemon_stop(&d);
+}
+
+Test(daemon_hostile, stays_responsive_under_a_connection_flood, .timeout = 120)
+{
+	static const char *const args[] = { "--max-clients", "4", NULL };
+	enum { FLOOD = 300, REGISTERED = 8 };
+	static int idle[FLOOD];
+	struct daemon d;
+	struct region r[REGISTERED];
+	struct rp_answer a;
+	int fds[REGISTERED], accepted = 0, turned = 0, busy = 0;
+
+	daemon_start(&d, args);
+	/* idle connections that never send a byte: the first RPD_HANDSHAKE_MAX
+	 * (128) wait for their hello, the daemon answers the rest at once */
+	for (int i = 0; i < FLOOD; i++) {
+		idle[i] = sock_connect(d.sock);
+		cr_assert_geq(idle[i], 0);
+	}
+	for (int i = 128; i < FLOOD; i++) {
+		answer_read(idle[i], &a);
+		cr_assert_eq(a.status, -EAGAIN, "connection %d: %d %s", i, a.status, a.reason);
+		cr_assert_str_eq(a.reason, "128 connections already wait for a handshake");
+		turned++;
+	}
+	for (int i = 0; i < 128; i++) {
+		struct pollfd p = { .fd = idle[i], .events = POLLIN };
+
+		/* a slow machine may have reached the handshake deadline */
+		if (poll(&p, 1, 0) == 1) {
+			answer_read(idle[i], &a);
+			cr_assert_eq(a.status, -ETIMEDOUT, "connection %d: %s", i, a.reason);
+		}
+	}
+	/* the flood goes away; registrations beyond max-clients are refused */
+	for (int i = 0; i < FLOOD; i++)
+		close(idle[i]);
+	for (int i = 0; i < REGISTERED; i++) {
+		region_make(&r[i], F_SEAL_SHRINK | F_SEAL_GROW, 0);
+		fds[i] = client_register(&d, &r[i], "many", "flood", &a);
+		if (a.status == 0)
+			accepted++;
+		else if (a.status == -EUSERS)
+			busy++;
+		cr_assert(a.status == 0 || a.status == -EUSERS, "status %d: %s", a.status, a.reason);
+	}
+	cr_assert_eq(accepted, 4);
+	cr_assert_eq(busy, REGISTERED - 4);
+	cr_assert_eq(turned, FLOOD - 128);
+	for (int i = 0; i < REGISTERED; i++) {
+		close(fds[i]);
+		region_free(&r[i]);
+	}
+	/* every accepted client ends its segment: the daemon is all there */
+	log_wait_n(&d, "(many) gone", 4);
+	good_client_check(&d, "after");
+	/* logged once per burst (at most every handshake deadline) */
+	cr_assert_eq(log_count(&d, "connections already wait for a handshake"), 1);
+	daemon_stop(&d);
+}
+
+Test(daemon_hostile, names_with_newlines_and_huge_labels_stay_one_line_inside, .timeout = 60)
+{
+	static char cmdline[RP_CMDLINE_MAX];
+	struct daemon d;
+	struct region r;
+	struct rp_hello h;
+	struct rp_answer a;
+	char line[200], *path;
+	int fd;
+
+	daemon_start(&d, NULL);
+	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	memset(cmdline, '\n', sizeof(cmdline));
+	memcpy(cmdline, "../../x\n/", 9);
+	fd = sock_connect(d.sock);
+	hello_init(&h, &r, "", "", sizeof(cmdline));
+	/* 63 bytes and a NUL: the longest label, full of separators */
+	memset(h.name, '\n', sizeof(h.name) - 1);
+	memcpy(h.name, "cc\nrefused pid 1 (x): fake", 26);
+	memset(h.session, '/', sizeof(h.session) - 1);
+	memcpy(h.session, "..", 2);
+	hello_send(fd, &h, cmdline, r.memfd);
+	answer_read(fd, &a);
+	cr_assert_eq(a.status, 0, "refused: %s", a.reason);
+	close(fd);
+	{
+		char name[64], session[64];
+
+		memset(name, '_', 63);
+		memcpy(name, "cc_refused_pid_1__x___fake", 26);
+		name[63] = '\0';
+		memset(session, '_', 63);
+		session[0] = session[1] = '_';
+		session[63] = '\0';
+		session[1] = '.';
+		path = seg_path(&d, session, name, a.client_id, 0);
+		seg_wait_sealed(path);
+		snprintf(line, sizeof(line), "accepted pid %d (%s) as client %u", (int)getpid(), name,
+			 a.client_id);
+		log_wait(&d, line);
+	}
+	/* the injected text never starts a line of its own */
+	{
+		size_t len;
+		char *text = slurp(d.log, &len);
+
+		for (char *l = strtok(text, "\n"); l != NULL; l = strtok(NULL, "\n"))
+			cr_assert_eq(strncmp(l, "ringprofd: ", 11), 0, "log line \"%s\"", l);
+		free(text);
+	}
+	cr_assert_eq(log_count(&d, "ringprofd: refused"), 0);
+	free(path);
+	region_free(&r);
+	daemon_stop(&d);
 }

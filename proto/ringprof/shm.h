@@ -82,7 +82,11 @@ struct rp_shm_header {
 	uint64_t daemon_heartbeat; /* CLOCK_MONOTONIC ns of the daemon's last
 				    * drain; release in the daemon, acquire in
 				    * the lossless producer's wait */
-	uint8_t  pad2[RP_CACHE_LINE - 8];
+	uint64_t no_slot_reported; /* no_slot_dropped as last recorded in a
+				    * LOSS item; the next daemon the region is
+				    * offered to (after a restart) counts from
+				    * it.  Daemons only (relaxed) */
+	uint8_t  pad2[RP_CACHE_LINE - 16];
 
 	uint8_t  reserved3[RP_CACHE_LINE];
 };
@@ -91,6 +95,7 @@ RP_STATIC_ASSERT(sizeof(struct rp_shm_header) == 256, "shm header size");
 RP_STATIC_ASSERT(offsetof(struct rp_shm_header, string_used) == 64, "shm line 1");
 RP_STATIC_ASSERT(offsetof(struct rp_shm_header, no_slot_dropped) == 80, "shm line 1");
 RP_STATIC_ASSERT(offsetof(struct rp_shm_header, daemon_heartbeat) == 128, "shm line 2");
+RP_STATIC_ASSERT(offsetof(struct rp_shm_header, no_slot_reported) == 136, "shm line 2");
 
 /* rp_ring_ctl.state */
 #define RP_SLOT_FREE    0u  /* no owner; the daemon has drained it */
@@ -117,7 +122,11 @@ struct rp_ring_ctl {
 	uint64_t tail;     /* bytes consumed; release in the daemon's drain,
 			    * acquire in the producer when the ring looks
 			    * full */
-	uint8_t  pad1[RP_CACHE_LINE - 8];
+	uint64_t dropped_reported; /* dropped as last recorded in a LOSS item
+				    * (thread end, seal); the next daemon the
+				    * region is offered to counts the owner's
+				    * drops from it.  Daemons only (relaxed) */
+	uint8_t  pad1[RP_CACHE_LINE - 16];
 
 	/* line 2: ownership, written on thread start and exit only */
 	uint32_t state;     /* RP_SLOT_*; the client CASes FREE->OWNED and
@@ -133,6 +142,7 @@ struct rp_ring_ctl {
 
 RP_STATIC_ASSERT(sizeof(struct rp_ring_ctl) == 256, "ring ctl size");
 RP_STATIC_ASSERT(offsetof(struct rp_ring_ctl, tail) == 64, "ring consumer line");
+RP_STATIC_ASSERT(offsetof(struct rp_ring_ctl, dropped_reported) == 72, "ring consumer line");
 RP_STATIC_ASSERT(offsetof(struct rp_ring_ctl, state) == 128, "ring owner line");
 
 /*

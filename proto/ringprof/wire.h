@@ -6,7 +6,10 @@
  * memfd of its region (and optionally an eventfd the daemon reads to learn
  * that a lossless producer waits) attached as SCM_RIGHTS on the first byte.
  * The daemon answers with one struct rp_answer and keeps the connection open
- * until the client goes away.
+ * until the client goes away.  After the answer it sends nothing, except one
+ * byte ('Q') just before it closes the connection of a client it quarantines.
+ * A client whose connection closes without that byte may offer the same
+ * region again (to a restarted daemon): ringprof.h, "Daemon restarts".
  *
  * The first 8 bytes of both messages (magic, version, size) never change
  * between versions, so either side can refuse an unknown version cleanly.
@@ -65,5 +68,43 @@ struct rp_answer {
 };
 
 RP_STATIC_ASSERT(sizeof(struct rp_answer) == 128, "answer size");
+
+/*
+ * Live status.  Instead of a hello, a peer may send one struct
+ * rp_status_request (no fds) on the same socket; its first 8 bytes are laid
+ * out like the hello's, so the daemon tells the two apart by the magic.  The
+ * daemon answers one struct rp_status_reply followed by payload_len bytes of
+ * JSON (UTF-8, no NUL), then closes the connection.  status 0: the payload
+ * is the status document; otherwise a negative errno, reason says why and
+ * payload_len is 0.  A daemon older than the status request answers it
+ * with a refusing struct rp_answer (bad hello magic).
+ */
+#define RP_STATUS_MAGIC       0x54535052u  /* "RPST" */
+#define RP_STATUS_REPLY_MAGIC 0x52535052u  /* "RPSR" */
+#define RP_STATUS_PAYLOAD_MAX (1u << 20)   /* bytes of JSON at most */
+#define RP_STATUS_FORMAT      1u           /* "format" of the JSON document */
+
+struct rp_status_request {
+	uint32_t magic;          /* RP_STATUS_MAGIC */
+	uint16_t version;        /* RP_WIRE_VERSION */
+	uint16_t size;           /* sizeof(struct rp_status_request) */
+	uint32_t flags;          /* 0; no flags defined */
+	uint32_t reserved;       /* 0 */
+};
+
+RP_STATIC_ASSERT(sizeof(struct rp_status_request) == 16, "status request size");
+
+struct rp_status_reply {
+	uint32_t magic;          /* RP_STATUS_REPLY_MAGIC */
+	uint16_t version;        /* the daemon's RP_WIRE_VERSION */
+	uint16_t size;           /* sizeof(struct rp_status_reply) */
+	int32_t  status;         /* 0 or a negative errno */
+	uint32_t payload_len;    /* bytes of JSON that follow;
+				  * <= RP_STATUS_PAYLOAD_MAX */
+	char     reason[RP_REASON_MAX]; /* NUL-terminated, for refusals */
+};
+
+RP_STATIC_ASSERT(sizeof(struct rp_status_reply) == 128, "status reply size");
+RP_STATIC_ASSERT(offsetof(struct rp_status_reply, payload_len) == 12, "status reply layout");
 
 #endif /* RINGPROF_WIRE_H */

@@ -59,5 +59,6 @@ int report_main(int argc, char **argv);
 int chrome_main(int argc, char **argv);
 int folded_main(int argc, char **argv);
 int stat_main(int argc, char **argv);
+int status_main(int argc, char **argv);
 
 #endif /* RINGPROF_CLI_H */

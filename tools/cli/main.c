@@ -23,6 +23,7 @@ static const char main_usage[] =
 	"  chrome     Trace Event Format JSON for Perfetto UI and chrome://tracing\n"
 	"  folded     folded stacks for flamegraph.pl, inferno and speedscope\n"
 	"  stat       events, sizes, compression and losses of the segments\n"
+	"  status     what the running daemon records now (no PATH; --socket PATH)\n"
 	"\n"
 	"Run 'ringprof <command> --help' for the options of a command.\n";
 
@@ -116,6 +117,7 @@ int main(int argc, char **argv)
 		{ "chrome", chrome_main },
 		{ "folded", folded_main },
 		{ "stat", stat_main },
+		{ "status", status_main },
 	};
 
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
