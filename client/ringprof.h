@@ -84,6 +84,27 @@
  *   (close-on-exec) until the process ends; its closing tells the daemon
  *   that everything committed can be drained.
  *
+ *   Daemon restarts.  If the daemon goes away after accepting the process
+ *   (stopped, crashed, killed), recording goes on into the rings: nothing
+ *   faults or waits, and once a ring is full its events are dropped and
+ *   counted as usual.  Slow paths notice it -- a thread's first event and
+ *   every 16th event a full ring drops -- at most once a second over the
+ *   whole process (a clock read, then a non-blocking peek at the socket):
+ *   when the daemon's connection has closed, the client offers the SAME
+ *   sealed region (rings, ids and slots unchanged) to whatever daemon now
+ *   listens at $RINGPROF_SOCKET, without waiting: the hello goes out and
+ *   later slow paths (every 20 ms, for up to 5 s) look for the answer.
+ *   That daemon drains from the tails the region holds, so every event
+ *   still in a ring is written; its segment starts new thread numbers for
+ *   the same threads and its loss counters count the drops since the last
+ *   daemon recorded them (in a sealed segment), so no drop is counted
+ *   twice.  Events a killed daemon had taken off a ring but not yet written
+ *   are lost with it (up to its --flush-ms of events).  A refusal, or a
+ *   daemon that quarantined the process (it says so with one byte before
+ *   closing), stops further attempts; no daemon yet means another try a
+ *   second later.
+ *   rp_status_reason() tells, rp_client_stats.registrations counts.
+ *
  * ======================================================================
  * ENVIRONMENT (read once, at registration)
  * ======================================================================
@@ -221,6 +242,9 @@ struct rp_client_stats {
 	uint32_t ring_count;             /* geometry; 0 when not recording */
 	uint32_t ring_bytes;
 	bool     enabled;
+	uint32_t registrations;          /* daemons this process registered
+					  * with: 1, plus one per re-registration
+					  * after a daemon went away */
 };
 
 /* Registers with the daemon now (otherwise done at first use).  Returns 0
@@ -273,6 +297,8 @@ struct rp_impl_thread {
 	uint32_t clock;           /* RP_CLOCK_* */
 	uint32_t no_slot;         /* events dropped since the last failed claim */
 	uint32_t slot;            /* index of ctl in the region */
+	uint32_t drops;           /* events this thread dropped (ring full),
+				   * paces the daemon check on that path */
 };
 
 /* Slow paths of the event functions (rare: first event of a thread, a
@@ -470,6 +496,13 @@ extern "C" {
 #define RP_IMPL_LOSSLESS_NAP_NS   50000L
 #define RP_IMPL_NO_SLOT_RETRY     1024u          /* events between claims */
 #define RP_IMPL_CALIBRATE_NS      2000000L       /* TSC calibration sleep */
+#define RP_IMPL_REVIVE_NS   1000000000ull /* between two checks of the daemon */
+#define RP_IMPL_REVIVE_SEND_MS    200L   /* send timeout of a re-registration */
+#define RP_IMPL_REVIVE_ANSWER_NS  5000000000ull /* a re-registration's answer
+						 * is awaited this long */
+#define RP_IMPL_REVIVE_PEEK_NS    20000000ull   /* between looks for it */
+#define RP_IMPL_REVIVE_DROPS      16u    /* a full-ring thread checks the
+					  * clock every this many drops */
 
 /* Settings, parsed once per process (a fork child keeps its parent's). */
 struct rp_impl_options {
@@ -517,6 +550,15 @@ struct rp_impl_proc {
 	uint32_t *slot_busy;     /* atomic (private), one per slot: 1 while a
 				  * thread of this process claims or owns it */
 	uint32_t rings_claimed;
+	bool with_daemon;        /* registered with a daemon (not a test region) */
+	bool revive_off;         /* a daemon refused or quarantined the region:
+				  * no more tries */
+	uint64_t revive_sent;    /* CLOCK_MONOTONIC ns a re-registration's hello
+				  * went; 0 = none awaits its answer */
+	uint64_t tick_hz;        /* of the first registration, re-sent as is */
+	uint32_t registrations;  /* accepted hellos (rp_client_stats) */
+	uint64_t revive_at;      /* atomic (private): CLOCK_MONOTONIC ns before
+				  * which no thread checks the daemon again */
 	uint64_t stalled_heartbeat; /* atomic (private): 1 + the heartbeat a
 				     * lossless wait gave up on; 0 = none */
 	char reason[RP_IMPL_REASON_MAX];
@@ -941,14 +983,62 @@ static int rp_impl_recv_all(int sock, void *buf, size_t len)
 	return 0;
 }
 
-/* Connects, sends the hello and reads the answer.  0 when accepted;
- * otherwise -errno with the reason set.  Caller holds the lock. */
-static int rp_impl_handshake(struct rp_impl_proc *p, uint64_t ticks, uint64_t ns, uint64_t hz)
+/* Reads the daemon's answer to the hello on p->sock (waiting at most the
+ * socket's receive timeout).  0 when accepted; otherwise -errno with the
+ * reason set and the socket closed.  Caller holds the lock. */
+static int rp_impl_answer(struct rp_impl_proc *p)
 {
-	struct timeval tv = { RP_IMPL_ANSWER_TIMEOUT_S, 0 };
+	struct rp_answer a;
+	int ret;
+
+	memset(&a, 0, sizeof(a));
+	ret = rp_impl_recv_all(p->sock, &a, 8);
+	if (ret == 0 && (a.magic != RP_ANSWER_MAGIC || a.version != RP_WIRE_VERSION ||
+			 a.size != sizeof(a))) {
+		ret = -EPROTO;
+		if (a.magic != RP_ANSWER_MAGIC)
+			rp_impl_reasonf("daemon at %s sent a bad answer (magic 0x%08x)",
+					p->opt.socket_path, a.magic);
+		else
+			rp_impl_reasonf("daemon at %s speaks wire version %u (answer size %u), "
+					"client speaks %u", p->opt.socket_path, a.version, a.size,
+					RP_WIRE_VERSION);
+		goto err;
+	}
+	if (ret == 0)
+		ret = rp_impl_recv_all(p->sock, (char *)&a + 8, sizeof(a) - 8);
+	if (ret < 0) {
+		rp_impl_reasonf("no answer from daemon at %s: %s", p->opt.socket_path,
+				ret == -ETIMEDOUT ? "timed out" :
+				ret == -EPIPE ? "connection closed" : strerror(-ret));
+		goto err;
+	}
+	if (a.status != 0) {
+		a.reason[sizeof(a.reason) - 1] = '\0';
+		rp_impl_reasonf("refused by daemon at %s: %s", p->opt.socket_path, a.reason);
+		ret = a.status < 0 ? a.status : -EPROTO;
+		goto err;
+	}
+	p->client_id = a.client_id;
+	return 0;
+
+err:
+	close(p->sock);
+	p->sock = -1;
+	return ret;
+}
+
+/* Connects, sends the hello and waits up to answer_ms for the answer.  0
+ * when accepted; otherwise -errno with the reason set.  answer_ms 0: 0 once
+ * the hello is sent, the answer is left on p->sock for rp_impl_answer().
+ * Caller holds the lock. */
+static int rp_impl_handshake(struct rp_impl_proc *p, uint64_t ticks, uint64_t ns, uint64_t hz,
+			     long answer_ms)
+{
+	long wait_ms = answer_ms != 0 ? answer_ms : RP_IMPL_REVIVE_SEND_MS;
+	struct timeval tv = { wait_ms / 1000, (wait_ms % 1000) * 1000 };
 	struct sockaddr_un addr;
 	struct rp_hello h;
-	struct rp_answer a;
 	char *cmdline = NULL;
 	ssize_t clen;
 	int fds[2], nfds = 1, ret;
@@ -1016,37 +1106,10 @@ static int rp_impl_handshake(struct rp_impl_proc *p, uint64_t ticks, uint64_t ns
 		rp_impl_reasonf("sending hello to %s: %s", p->opt.socket_path, strerror(-ret));
 		goto err_cmdline;
 	}
-	memset(&a, 0, sizeof(a));
-	ret = rp_impl_recv_all(p->sock, &a, 8);
-	if (ret == 0 && (a.magic != RP_ANSWER_MAGIC || a.version != RP_WIRE_VERSION ||
-			 a.size != sizeof(a))) {
-		ret = -EPROTO;
-		if (a.magic != RP_ANSWER_MAGIC)
-			rp_impl_reasonf("daemon at %s sent a bad answer (magic 0x%08x)",
-					p->opt.socket_path, a.magic);
-		else
-			rp_impl_reasonf("daemon at %s speaks wire version %u (answer size %u), "
-					"client speaks %u", p->opt.socket_path, a.version, a.size,
-					RP_WIRE_VERSION);
-		goto err_cmdline;
-	}
-	if (ret == 0)
-		ret = rp_impl_recv_all(p->sock, (char *)&a + 8, sizeof(a) - 8);
-	if (ret < 0) {
-		rp_impl_reasonf("no answer from daemon at %s: %s", p->opt.socket_path,
-				ret == -ETIMEDOUT ? "timed out" :
-				ret == -EPIPE ? "connection closed" : strerror(-ret));
-		goto err_cmdline;
-	}
-	if (a.status != 0) {
-		a.reason[sizeof(a.reason) - 1] = '\0';
-		rp_impl_reasonf("refused by daemon at %s: %s", p->opt.socket_path, a.reason);
-		ret = a.status < 0 ? a.status : -EPROTO;
-		goto err_cmdline;
-	}
-	p->client_id = a.client_id;
 	free(cmdline);
-	return 0;
+	if (answer_ms == 0)
+		return 0;  /* the caller takes the answer later */
+	return rp_impl_answer(p);
 
 err_cmdline:
 	free(cmdline);
@@ -1211,6 +1274,10 @@ static void rp_impl_atfork_child(void)
 		rp_store_relaxed(&p->rings_claimed, (uint32_t)0);
 		rp_store_relaxed(&p->no_slot, (uint64_t)0);
 		rp_store_relaxed(&p->stalled_heartbeat, (uint64_t)0);
+		rp_store_relaxed(&p->revive_at, (uint64_t)0);
+		p->registrations = 0;
+		p->revive_off = false;
+		p->revive_sent = 0;
 		snprintf(p->reason, sizeof(p->reason), "not registered yet");
 		rp_store_relaxed(&p->state, RP_IMPL_UNREGISTERED);
 	}
@@ -1264,10 +1331,13 @@ static int rp_impl_register(struct rp_impl_proc *p, bool with_daemon)
 		hz = 1000000000u;
 	}
 	rp_impl_clock_pair(p->clock, &ticks, &ns);
+	p->tick_hz = hz;
+	p->with_daemon = with_daemon;
 	if (with_daemon) {
-		ret = rp_impl_handshake(p, ticks, ns, hz);
+		ret = rp_impl_handshake(p, ticks, ns, hz, RP_IMPL_ANSWER_TIMEOUT_S * 1000L);
 		if (ret < 0)
 			goto err_region;
+		p->registrations = 1;
 		rp_impl_reasonf("recording (client %u of the daemon at %.200s)%s%s", p->client_id,
 				p->opt.socket_path, p->opt.notes[0] ? "; " : "", p->opt.notes);
 	} else {
@@ -1307,6 +1377,111 @@ static uint32_t rp_impl_ensure(void)
 	state = rp_load_relaxed(&p->state);
 	pthread_mutex_unlock(&rp_impl_lock);
 	return state;
+}
+
+/* Reattach, step 1: offer the same sealed region to whatever daemon
+ * listens at the socket now, without waiting for its answer.  Rings, slots
+ * and strings stay as they are; the new daemon drains from the tails in
+ * shared memory and counts the drops since the last daemon recorded them.
+ * Caller holds the lock. */
+static void rp_impl_reattach(struct rp_impl_proc *p, uint64_t now)
+{
+	char why[RP_IMPL_REASON_MAX];
+	uint64_t ticks, ns;
+
+	if (p->sock >= 0)
+		close(p->sock);
+	p->sock = -1;
+	rp_impl_clock_pair(p->clock, &ticks, &ns);
+	if (rp_impl_handshake(p, ticks, ns, p->tick_hz, 0) < 0) {
+		snprintf(why, sizeof(why), "%s", p->reason);
+		rp_impl_reasonf("recording into rings no daemon drains (%.300s); trying again "
+				"every second", why);
+		return;
+	}
+	p->revive_sent = now;
+	/* look for the answer soon, not a second later */
+	rp_store_relaxed(&p->revive_at, now + RP_IMPL_REVIVE_PEEK_NS);
+}
+
+/* Reattach, step 2: the answer, once it is whole on the socket.  A
+ * refusal is final; no answer in RP_IMPL_REVIVE_ANSWER_NS, another try.
+ * Caller holds the lock. */
+static void rp_impl_reattach_answer(struct rp_impl_proc *p, uint64_t now)
+{
+	struct rp_answer a;
+	char why[RP_IMPL_REASON_MAX];
+	ssize_t n = recv(p->sock, &a, sizeof(a), MSG_PEEK | MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+		if (now - p->revive_sent < RP_IMPL_REVIVE_ANSWER_NS) {
+			rp_store_relaxed(&p->revive_at, now + RP_IMPL_REVIVE_PEEK_NS);
+			return;
+		}
+		n = 0;  /* the daemon takes too long: give up this try */
+	}
+	if (n > 0 && (size_t)n < sizeof(a) && now - p->revive_sent < RP_IMPL_REVIVE_ANSWER_NS) {
+		rp_store_relaxed(&p->revive_at, now + RP_IMPL_REVIVE_PEEK_NS);
+		return;
+	}
+	p->revive_sent = 0;
+	if (n == (ssize_t)sizeof(a) && rp_impl_answer(p) == 0) {
+		p->registrations++;
+		rp_impl_reasonf("recording (client %u of the daemon at %.200s, registration %u)",
+				p->client_id, p->opt.socket_path, p->registrations);
+		return;
+	}
+	if (n == (ssize_t)sizeof(a)) {
+		p->revive_off = strncmp(p->reason, "refused", 7) == 0;
+	} else {
+		close(p->sock);
+		p->sock = -1;
+		rp_impl_reasonf("no answer from daemon at %.200s", p->opt.socket_path);
+	}
+	snprintf(why, sizeof(why), "%s", p->reason);
+	rp_impl_reasonf("recording into rings no daemon drains (%.300s)%s", why,
+			p->revive_off ? "" : "; trying again every second");
+}
+
+/* Slow paths call this: at most once per RP_IMPL_REVIVE_NS over all the
+ * threads, and never waiting for the lock or the daemon, checks that the
+ * daemon's connection is still open and registers again if not.  The
+ * daemon never writes after its answer but for one byte before it closes
+ * the connection of a client it quarantines: then the client stops
+ * trying.  errno is preserved. */
+static void rp_impl_revive(struct rp_impl_proc *p)
+{
+	uint64_t now = rp_impl_monotonic_ns();
+	uint64_t at = rp_load_relaxed(&p->revive_at);
+	int saved = errno;
+	char byte;
+	ssize_t n;
+
+	if (!p->with_daemon || now < at ||
+	    !rp_cas_acq_rel(&p->revive_at, &at, now + RP_IMPL_REVIVE_NS))
+		return;
+	if (pthread_mutex_trylock(&rp_impl_lock) != 0)
+		goto out;
+	if (rp_load_relaxed(&p->state) != RP_IMPL_ENABLED || p->revive_off)
+		goto out_unlock;
+	if (p->revive_sent != 0) {
+		rp_impl_reattach_answer(p, now);
+		goto out_unlock;
+	}
+	n = p->sock < 0 ? 0 : recv(p->sock, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		goto out_unlock;  /* connected: the daemon is there */
+	if (n > 0) {
+		p->revive_off = true;
+		rp_impl_reasonf("quarantined by the daemon at %.200s; recording into rings "
+				"nobody drains", p->opt.socket_path);
+		goto out_unlock;
+	}
+	rp_impl_reattach(p, now);
+out_unlock:
+	pthread_mutex_unlock(&rp_impl_lock);
+out:
+	errno = saved;
 }
 
 static struct rp_ring_ctl *rp_impl_ring(struct rp_impl_proc *p, uint32_t i)
@@ -1378,8 +1553,10 @@ RP_API bool rp_impl_thread_attach(void)
 	if (t->no_slot != 0 && t->no_slot++ % RP_IMPL_NO_SLOT_RETRY != 0)
 		goto err_no_slot;
 	ok = rp_load_acquire(&p->state) == RP_IMPL_ENABLED && rp_impl_claim(p, t);
-	if (ok)
+	if (ok) {
+		rp_impl_revive(p);
 		return true;
+	}
 	if (t->no_slot == 0)
 		t->no_slot = 1;
 err_no_slot:
@@ -1446,6 +1623,12 @@ RP_API bool rp_impl_ring_room(struct rp_impl_thread *t, uint32_t need)
 		return true;
 	if (p->opt.lossless && p->evfd >= 0 && rp_impl_lossless_wait(p, t, need))
 		return true;
+	/* Nobody drains a ring whose daemon died: the drops say so first. */
+	if (t->drops++ % RP_IMPL_REVIVE_DROPS == 0) {
+		rp_impl_revive(p);
+		if (rp_impl_has_room(t, need))
+			return true;
+	}
 	return rp_impl_drop(t);
 }
 
@@ -1550,6 +1733,7 @@ RP_API void rp_stats(struct rp_client_stats *out)
 	out->strings_dropped += p->str_nomem;
 	out->strings_interned = p->nstr;
 	out->rings_claimed = rp_load_relaxed(&p->rings_claimed);
+	out->registrations = p->registrations;
 	pthread_mutex_unlock(&rp_impl_lock);
 }
 

@@ -147,7 +147,7 @@ Test(cli, verify_reports_each_file)
 	       "junk.rpseg: offset 0: not a ringprof segment (bad magic)\n"
 	       "main.rpseg: OK, 9 blocks, 12 events\n"
 	       "open.rpseg: not sealed (no footer), 9 blocks, 12 events\n"
-	       "v7.rpseg: offset 8: unknown segment version 7 (this reader knows 1)\n",
+	       "v7.rpseg: offset 8: unknown segment version 7 (this reader knows 1 to 2)\n",
 	       "");
 }
 
@@ -256,7 +256,7 @@ Test(cli, a_bad_file_is_one_line_naming_file_and_offset)
 	fix_expect(FIX_ARGS("summarize", "junk.rpseg"), 1, "",
 	       "ringprof: junk.rpseg: offset 0: not a ringprof segment (bad magic)\n");
 	fix_expect(FIX_ARGS("dump", "v7.rpseg"), 1, "",
-	       "ringprof: v7.rpseg: offset 8: unknown segment version 7 (this reader knows 1)\n");
+	       "ringprof: v7.rpseg: offset 8: unknown segment version 7 (this reader knows 1 to 2)\n");
 	fix_expect(FIX_ARGS("dump", "nope.rpseg"), 1, "",
 	       "ringprof: nope.rpseg: No such file or directory\n");
 }
@@ -292,7 +292,9 @@ Test(cli, bad_usage_exits_2_with_usage_on_stderr)
 	       "strings, thread start/end, events (time in ms since the segment's clock\n"
 	       "correlation, thread, type, kind, argument, value), clock pairs, loss\n"
 	       "counters and the footer.  A segment without footer (still being written,\n"
-	       "or its writer killed) is shown with an 'unsealed' line.\n"
+	       "or its writer killed) is shown with an 'unsealed' line.  When a thread\n"
+	       "ends (or the input does) with intervals still open -- what a killed\n"
+	       "process was doing -- an 'open at end' line lists them, outermost first.\n"
 	       "\n"
 	       "  --recover  on a damaged file, print every whole block before the damage,\n"
 	       "             say where it was cut and go on with the next file (exit 1)\n");

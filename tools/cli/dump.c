@@ -3,7 +3,10 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <bsd/stdlib.h>
 
 #include "cli.h"
 #include "export.h"
@@ -17,7 +20,9 @@ static const char dump_usage[] =
 	"strings, thread start/end, events (time in ms since the segment's clock\n"
 	"correlation, thread, type, kind, argument, value), clock pairs, loss\n"
 	"counters and the footer.  A segment without footer (still being written,\n"
-	"or its writer killed) is shown with an 'unsealed' line.\n"
+	"or its writer killed) is shown with an 'unsealed' line.  When a thread\n"
+	"ends (or the input does) with intervals still open -- what a killed\n"
+	"process was doing -- an 'open at end' line lists them, outermost first.\n"
 	"\n"
 	"  --recover  on a damaged file, print every whole block before the damage,\n"
 	"             say where it was cut and go on with the next file (exit 1)\n";
@@ -66,6 +71,138 @@ static void dump_segment(const struct rp_item *it)
 	       in->tick_hz, in->clock_ticks, in->clock_mono_ns, in->clock_real_ns);
 }
 
+/* Intervals begun and not yet ended, per thread of a registration, so that
+ * what a thread was doing when its recording stopped can be shown. */
+struct dump_open {
+	char *kind, *arg;        /* copies; arg NULL when none */
+	size_t kind_len, arg_len;
+};
+
+struct dump_thread {
+	uint64_t daemon;
+	uint32_t client, thread;
+	struct dump_open *stack;
+	size_t depth, cap;
+};
+
+struct dump_threads {
+	struct dump_thread *t;
+	size_t n, cap;
+	uint64_t daemon;         /* registration of the current segment */
+	uint32_t client;
+};
+
+static struct dump_thread *dump_thread_get(struct dump_threads *ts, uint32_t thread)
+{
+	for (size_t i = 0; i < ts->n; i++)
+		if (ts->t[i].daemon == ts->daemon && ts->t[i].client == ts->client &&
+		    ts->t[i].thread == thread)
+			return &ts->t[i];
+	if (ts->n == ts->cap) {
+		size_t cap = ts->cap ? ts->cap * 2 : 16;
+		struct dump_thread *t = reallocarray(ts->t, cap, sizeof(*t));
+
+		if (!t)
+			return NULL;
+		ts->t = t;
+		ts->cap = cap;
+	}
+	ts->t[ts->n] = (struct dump_thread){ .daemon = ts->daemon, .client = ts->client,
+					     .thread = thread };
+	return &ts->t[ts->n++];
+}
+
+static void dump_open_free(struct dump_open *o)
+{
+	free(o->kind);
+	free(o->arg);
+}
+
+/* BEGIN pushes; END removes the innermost open interval of its kind and
+ * argument.  0 or -ENOMEM. */
+static int dump_track(struct dump_threads *ts, const struct rp_item *it)
+{
+	struct dump_thread *t;
+	struct dump_open o = { 0 };
+
+	if (it->event.type != RP_REC_BEGIN && it->event.type != RP_REC_END)
+		return 0;
+	if (!(t = dump_thread_get(ts, it->event.thread)))
+		return -1;
+	if (it->event.type == RP_REC_END) {
+		for (size_t i = t->depth; i-- > 0;) {
+			struct dump_open *s = &t->stack[i];
+
+			if (s->kind_len == it->event.kind_len &&
+			    memcmp(s->kind, it->event.kind, s->kind_len) == 0 &&
+			    (s->arg != NULL) == (it->event.arg != NULL) &&
+			    (!s->arg || (s->arg_len == it->event.arg_len &&
+					 memcmp(s->arg, it->event.arg, s->arg_len) == 0))) {
+				dump_open_free(s);
+				memmove(s, s + 1, (t->depth - i - 1) * sizeof(*s));
+				t->depth--;
+				break;
+			}
+		}
+		return 0;
+	}
+	if (t->depth == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 8;
+		struct dump_open *st = reallocarray(t->stack, cap, sizeof(*st));
+
+		if (!st)
+			return -1;
+		t->stack = st;
+		t->cap = cap;
+	}
+	o.kind_len = it->event.kind_len;
+	o.kind = malloc(o.kind_len + 1);
+	if (it->event.arg) {
+		o.arg_len = it->event.arg_len;
+		o.arg = malloc(o.arg_len + 1);
+	}
+	if (!o.kind || (it->event.arg && !o.arg)) {
+		dump_open_free(&o);
+		return -1;
+	}
+	memcpy(o.kind, it->event.kind, o.kind_len);
+	if (o.arg)
+		memcpy(o.arg, it->event.arg, o.arg_len);
+	t->stack[t->depth++] = o;
+	return 0;
+}
+
+/* "  t<n>  open at end: Query  typeck(main) > QueryBlocked  typeck(main)"
+ * when the thread has open intervals; forgets them. */
+static void dump_open_print(struct dump_thread *t)
+{
+	if (t->depth != 0) {
+		printf("  t%u  open at end:", t->thread);
+		for (size_t i = 0; i < t->depth; i++) {
+			printf("%s", i ? " > " : " ");
+			cli_print_bytes(stdout, t->stack[i].kind, t->stack[i].kind_len, false);
+			if (t->stack[i].arg) {
+				printf("  ");
+				cli_print_bytes(stdout, t->stack[i].arg, t->stack[i].arg_len, false);
+			}
+		}
+		putchar('\n');
+	}
+	for (size_t i = 0; i < t->depth; i++)
+		dump_open_free(&t->stack[i]);
+	t->depth = 0;
+}
+
+static void dump_threads_free(struct dump_threads *ts)
+{
+	for (size_t i = 0; i < ts->n; i++) {
+		for (size_t j = 0; j < ts->t[i].depth; j++)
+			dump_open_free(&ts->t[i].stack[j]);
+		free(ts->t[i].stack);
+	}
+	free(ts->t);
+}
+
 static void dump_event(const struct rp_item *it, uint64_t base_ns)
 {
 	printf("  ");
@@ -87,6 +224,8 @@ int dump_main(int argc, char **argv)
 	struct rp_reader *r;
 	struct rp_item it;
 	struct progress prog;
+	struct dump_threads open = { 0 };
+	struct dump_thread *t;
 	uint64_t base_ns = 0;
 	unsigned bits;
 	int n, ret, status = 0;
@@ -104,6 +243,8 @@ int dump_main(int argc, char **argv)
 		switch (it.kind) {
 		case RP_ITEM_SEGMENT:
 			base_ns = it.segment.info.clock_mono_ns;
+			open.daemon = it.segment.info.daemon_pid;
+			open.client = it.segment.info.client_id;
 			dump_segment(&it);
 			break;
 		case RP_ITEM_STRING:
@@ -118,9 +259,17 @@ int dump_main(int argc, char **argv)
 			       it.thread.t.event == RP_THREAD_START ? "start" :
 			       it.thread.t.event == RP_THREAD_END ? "end" : "?",
 			       it.thread.t.tid, it.thread.t.slot);
+			if (it.thread.t.event == RP_THREAD_END &&
+			    (t = dump_thread_get(&open, it.thread.t.thread)) != NULL)
+				dump_open_print(t);
 			break;
 		case RP_ITEM_EVENT:
 			dump_event(&it, base_ns);
+			if (dump_track(&open, &it) < 0) {
+				fprintf(stderr, "ringprof: out of memory\n");
+				status = CLI_EXIT_BAD;
+				goto out;
+			}
 			break;
 		case RP_ITEM_CLOCK:
 			printf("  clock  ticks %" PRIu64 "  mono %" PRIu64 " ns  real %" PRIu64 " ns\n",
@@ -150,12 +299,21 @@ int dump_main(int argc, char **argv)
 			break;
 		}
 	}
+	/* threads whose end was never recorded (a cut or unsealed file) */
+	for (size_t i = 0; i < open.n; i++) {
+		if (open.t[i].depth != 0) {
+			printf("client %u", open.t[i].client);
+			dump_open_print(&open.t[i]);
+		}
+	}
+out:
 	progress_close(&prog);
 	if (ret < 0) {
 		fflush(stdout);
 		fprintf(stderr, "ringprof: %s\n", rp_reader_error(r));
 		status = CLI_EXIT_BAD;
 	}
+	dump_threads_free(&open);
 	rp_reader_close(r);
 	return status;
 }
