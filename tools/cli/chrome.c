@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "export.h"
+#include "symbols.h"
 
 static const char chrome_usage[] =
 	"usage: ringprof chrome [-o FILE] [--min-duration NS] [--kinds K1,K2...]\n"
@@ -288,6 +289,7 @@ int chrome_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct chrome c = { .out = stdout, .first = true };
+	struct symbols sym = { 0 };
 	const char *output = NULL;
 	unsigned flags = RP_READER_ALLOW_UNSEALED;
 	struct progress prog;
@@ -356,6 +358,7 @@ int chrome_main(int argc, char **argv)
 	fputs("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[", c.out);
 	while ((ret = rp_reader_next(r, &it)) == 1) {
 		progress_item(&prog, &it);
+		symbols_item(&sym, &it);
 		switch (it.kind) {
 		case RP_ITEM_SEGMENT:
 			ret = nest_segment(&c.nest, &it);
@@ -408,6 +411,7 @@ int chrome_main(int argc, char **argv)
 	}
 	rp_reader_close(r);
 	nest_free(&c.nest);
+	symbols_free(&sym);
 	free(c.kinds);
 	return status;
 
@@ -418,6 +422,7 @@ err_nomem_reader:
 		fclose(c.out);
 	rp_reader_close(r);
 	nest_free(&c.nest);
+	symbols_free(&sym);
 err_nomem:
 	free(c.kinds);
 	return CLI_EXIT_BAD;

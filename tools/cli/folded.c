@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "export.h"
+#include "symbols.h"
 
 #define FOLDED_BY_PROCESS 0x1u
 #define FOLDED_RECOVER    0x2u
@@ -330,6 +331,7 @@ int folded_main(int argc, char **argv)
 		{ "--by-process", FOLDED_BY_PROCESS }, { "--recover", FOLDED_RECOVER }, { NULL, 0 }
 	};
 	struct folded f = { 0 };
+	struct symbols sym = { 0 };
 	struct progress prog;
 	struct rp_reader *r;
 	struct rp_item it;
@@ -353,6 +355,7 @@ int folded_main(int argc, char **argv)
 	progress_open(&prog, r, "folded");
 	while ((ret = rp_reader_next(r, &it)) == 1) {
 		progress_item(&prog, &it);
+		symbols_item(&sym, &it);
 		if (it.kind == RP_ITEM_SEGMENT) {
 			ret = nest_segment(&f.nest, &it);
 		} else if (it.kind == RP_ITEM_EVENT) {
@@ -386,10 +389,12 @@ int folded_main(int argc, char **argv)
 out:
 	rp_reader_close(r);
 	folded_free(&f);
+	symbols_free(&sym);
 	return status;
 err_nomem:
 	fprintf(stderr, "ringprof: out of memory\n");
 	rp_reader_close(r);
 	folded_free(&f);
+	symbols_free(&sym);
 	return CLI_EXIT_BAD;
 }

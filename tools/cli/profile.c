@@ -52,6 +52,7 @@
 #include "cli.h"
 #include "export.h"
 #include "profile.h"
+#include "symbols.h"
 
 enum profile_ikind { IK_QUERY, IK_BLOCKED, IK_LOAD, IK_HASHING, IK_OTHER };
 
@@ -520,6 +521,7 @@ static void profile_finish(struct profile *p)
 int profile_read(struct profile *p, char **paths, int n, unsigned reader_flags)
 {
 	struct rp_reader *r = cli_open(paths, n, reader_flags | RP_READER_ALLOW_UNSEALED);
+	struct symbols sym = { 0 };
 	struct profile_thread *t;
 	struct progress prog;
 	struct rp_item it;
@@ -531,6 +533,7 @@ int profile_read(struct profile *p, char **paths, int n, unsigned reader_flags)
 	progress_open(&prog, r, "reading");
 	while ((ret = rp_reader_next(r, &it)) == 1) {
 		progress_item(&prog, &it);
+		symbols_item(&sym, &it);
 		switch (it.kind) {
 		case RP_ITEM_SEGMENT:
 			ret = profile_keep_strings(p);
@@ -572,10 +575,12 @@ int profile_read(struct profile *p, char **paths, int n, unsigned reader_flags)
 	progress_close(&prog);
 	profile_finish(p);
 	rp_reader_close(r);
+	symbols_free(&sym);
 	return 0;
 err_reader:
 	progress_close(&prog);
 	rp_reader_close(r);
+	symbols_free(&sym);
 	return ret;
 }
 
