@@ -51,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -278,6 +279,8 @@ int main(int argc, char **argv)
 	char path[4096], nbuf[2][32];
 	int c, end;
 
+	/* a test killed by its timeout must not leave a --forever client spinning */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 't': e2e_threads = (unsigned)strtoul(optarg, NULL, 10); break;
