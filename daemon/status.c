@@ -29,6 +29,7 @@
 #include <bsd/string.h>
 #include <liburing.h>
 
+#include "json.h"
 #include "ringprofd.h"
 
 #ifndef RINGPROF_VERSION
@@ -225,66 +226,12 @@ static void status_putf(struct status_json *j, const char *fmt, ...)
 	j->b.len += (size_t)n;
 }
 
-/* Bytes of the valid UTF-8 sequence at s (of n bytes), 0 when invalid. */
-static size_t status_utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1fu;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0fu;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0u) != 0x80u)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	/* overlong forms, surrogates, past U+10FFFF */
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* n bytes as a JSON string; NUL becomes sep (a space) unless sep is 0 (the
  * string ends there), bytes that are not UTF-8 become U+FFFD. */
-static void status_str(struct status_json *j, const char *str, size_t n, char sep)
+static void status_str(struct status_json *j, const char *s, size_t n, char sep)
 {
-	const unsigned char *s = (const unsigned char *)str;
-
-	status_put(j, "\"", 1);
-	for (size_t i = 0; i < n && j->err == 0;) {
-		size_t len;
-
-		if (s[i] == '\0') {
-			if (sep == '\0')
-				break;
-			status_put(j, &sep, 1);
-			i++;
-		} else if (s[i] == '"' || s[i] == '\\') {
-			status_putf(j, "\\%c", s[i]);
-			i++;
-		} else if (s[i] < 0x20) {
-			status_putf(j, "\\u%04x", s[i]);
-			i++;
-		} else if ((len = status_utf8_len(s + i, n - i)) == 0) {
-			status_put(j, "\\ufffd", 6);
-			i++;
-		} else {
-			status_put(j, (const char *)s + i, len);
-			i += len;
-		}
-	}
-	status_put(j, "\"", 1);
+	if (j->err == 0)
+		j->err = rp_json_str(&j->b, s, n, sep);
 }
 
 static void status_cstr(struct status_json *j, const char *s)

@@ -1,5 +1,6 @@
 /*
- * test_codec - CRC32C, LEB128, zigzag, block framing and the EVENTS payload.
+ * test_codec - CRC32C, LEB128, zigzag, block framing, the EVENTS payload,
+ * UTF-8 validation and JSON strings.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <criterion/criterion.h>
 
 #include "codec.h"
+#include "json.h"
 
 Test(codec, crc32c_matches_the_standard_check_value)
 {
@@ -782,4 +784,70 @@ Test(codec, malformed_version_2_events_are_refused)
 	memcpy(buf + hl, (const uint8_t[]){ 0x03, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 					     0xff, 0xff, 0xff, 0x01, 0x00 }, 13);
 	cr_assert_eq(decode_all(buf, hl + 13, 1, &n), -EBADMSG);
+}
+
+/* s (n bytes) through rp_json_str with nul, expected to give exactly want. */
+static void json_expect(const char *s, size_t n, char nul, const char *want)
+{
+	struct rp_buf b = { 0 };
+
+	cr_assert_eq(rp_json_str(&b, s, n, nul), 0);
+	cr_assert_eq(b.len, strlen(want), "%.*s", (int)b.len, (const char *)b.data);
+	cr_assert_eq(memcmp(b.data, want, b.len), 0, "%.*s, expected %s", (int)b.len,
+		     (const char *)b.data, want);
+	rp_buf_free(&b);
+}
+
+Test(codec, utf8_len_accepts_each_sequence_length_and_nothing_malformed)
+{
+	cr_assert_eq(rp_json_utf8_len("a", 1), 1);
+	cr_assert_eq(rp_json_utf8_len("\x7f", 1), 1);
+	cr_assert_eq(rp_json_utf8_len("\xc3\xa9x", 3), 2);          /* U+00E9 */
+	cr_assert_eq(rp_json_utf8_len("\xe2\x82\xac", 3), 3);       /* U+20AC */
+	cr_assert_eq(rp_json_utf8_len("\xf0\x9f\x98\x80", 4), 4);   /* U+1F600 */
+	cr_assert_eq(rp_json_utf8_len("\xf4\x8f\xbf\xbf", 4), 4);   /* U+10FFFF */
+	cr_assert_eq(rp_json_utf8_len("\x80", 1), 0);               /* stray continuation */
+	cr_assert_eq(rp_json_utf8_len("\xc0\xaf", 2), 0);           /* overlong '/' */
+	cr_assert_eq(rp_json_utf8_len("\xc1\xbf", 2), 0);
+	cr_assert_eq(rp_json_utf8_len("\xe0\x9f\xbf", 3), 0);       /* overlong U+07FF */
+	cr_assert_eq(rp_json_utf8_len("\xf0\x8f\xbf\xbf", 4), 0);   /* overlong U+FFFF */
+	cr_assert_eq(rp_json_utf8_len("\xed\xa0\x80", 3), 0);       /* surrogate U+D800 */
+	cr_assert_eq(rp_json_utf8_len("\xed\xbf\xbf", 3), 0);       /* surrogate U+DFFF */
+	cr_assert_eq(rp_json_utf8_len("\xf4\x90\x80\x80", 4), 0);   /* U+110000 */
+	cr_assert_eq(rp_json_utf8_len("\xf5\x80\x80\x80", 4), 0);
+	cr_assert_eq(rp_json_utf8_len("\xff", 1), 0);
+	cr_assert_eq(rp_json_utf8_len("\xc3x", 2), 0);              /* bad continuation */
+	/* cut off: the bytes are valid, but fewer than the lead byte says */
+	cr_assert_eq(rp_json_utf8_len("\xe2\x82\xac", 2), 0);
+	cr_assert_eq(rp_json_utf8_len("\xf0\x9f\x98\x80", 3), 0);
+	cr_assert_eq(rp_json_utf8_len("\xc3\xa9", 1), 0);
+}
+
+Test(codec, json_str_escapes_quotes_backslashes_and_controls_exactly)
+{
+	json_expect("", 0, '\0', "\"\"");
+	json_expect("plain text", 10, '\0', "\"plain text\"");
+	json_expect("say \"hi\"", 8, '\0', "\"say \\\"hi\\\"\"");
+	json_expect("a\\b", 3, '\0', "\"a\\\\b\"");
+	json_expect("\x01\t\n\r\x1f", 5, '\0', "\"\\u0001\\u0009\\u000a\\u000d\\u001f\"");
+	/* DEL and '/' are text, not escaped */
+	json_expect("\x7f/", 2, '\0', "\"\x7f/\"");
+	json_expect("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, '\0',
+		    "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+}
+
+Test(codec, json_str_replaces_invalid_and_cut_utf8_and_handles_nul)
+{
+	/* each byte that starts no valid sequence is one U+FFFD */
+	json_expect("a\x80z", 3, '\0', "\"a\\ufffdz\"");
+	json_expect("\xc0\xaf", 2, '\0', "\"\\ufffd\\ufffd\"");
+	json_expect("\xed\xa0\x80", 3, '\0', "\"\\ufffd\\ufffd\\ufffd\"");
+	json_expect("\xff\xfe", 2, '\0', "\"\\ufffd\\ufffd\"");
+	/* a sequence cut off by the end of the string */
+	json_expect("ok\xe2\x82", 4, '\0', "\"ok\\ufffd\\ufffd\"");
+	json_expect("\xf0\x9f\x98", 3, '\0', "\"\\ufffd\\ufffd\\ufffd\"");
+	/* a NUL ends the string, or stands as the byte given */
+	json_expect("cc\0-c\0x.c", 9, '\0', "\"cc\"");
+	json_expect("cc\0-c\0x.c", 9, ' ', "\"cc -c x.c\"");
+	json_expect("\0", 1, '\0', "\"\"");
 }

@@ -20,7 +20,6 @@
 
 #include "cli.h"
 #include "export.h"
-#include "symbols.h"
 
 static const char chrome_usage[] =
 	"usage: ringprof chrome [-o FILE] [--min-duration NS] [--kinds K1,K2...]\n"
@@ -61,7 +60,7 @@ void chrome_json_str(FILE *f, const char *s, size_t len)
 	fputc('"', f);
 	for (size_t i = 0; i < len;) {
 		unsigned char c = p[i];
-		size_t n = utf8_len(s + i, len - i);
+		size_t n = rp_json_utf8_len(s + i, len - i);
 
 		if (c == '"' || c == '\\') {
 			fputc('\\', f);
@@ -239,21 +238,21 @@ static void chrome_thread_name(struct chrome *c, const struct nest_thread *t)
 	free(buf);
 }
 
-/* Open intervals up to their thread's last event, then the thread names. */
+static void chrome_open_complete(void *ctx, const struct nest_thread *t,
+				 const struct nest_open *o, uint64_t dur, uint64_t self)
+{
+	(void)self;
+	chrome_complete(ctx, t, o, dur, true);
+}
+
+/* Open intervals up to their thread's last event, outermost first, then
+ * the thread names. */
 static void chrome_finish(struct chrome *c, uint64_t *open)
 {
 	for (size_t i = 0; i < c->nest.nthreads; i++) {
 		struct nest_thread *t = &c->nest.threads[i];
 
-		while (t->depth > 0) {
-			struct nest_open o;
-			uint64_t dur, self;
-
-			nest_close(t, 0, t->last_ns, &o, &dur, &self);
-			chrome_complete(c, t, &o, dur, true);
-			nest_release(&o);
-			(*open)++;
-		}
+		*open += nest_drain(t, true, chrome_open_complete, c);
 		if (!t->seen)
 			continue;
 		chrome_start(c, "thread_name", 11);
@@ -262,6 +261,31 @@ static void chrome_finish(struct chrome *c, uint64_t *open)
 		fputs(",\"args\":{\"name\":", c->out);
 		chrome_thread_name(c, t);
 		fputs("}}", c->out);
+	}
+}
+
+static int chrome_item(void *ctx, const struct rp_item *it)
+{
+	struct chrome *c = ctx;
+	struct nest_thread *t;
+	int ret;
+
+	switch (it->kind) {
+	case RP_ITEM_SEGMENT:
+		ret = nest_segment(&c->nest, it);
+		if (ret == 1)
+			chrome_process_name(c, &c->nest.procs[c->nest.cur]);
+		return ret;
+	case RP_ITEM_THREAD:
+		t = nest_thread_get(&c->nest, it->thread.t.thread);
+		if (!t)
+			return -ENOMEM;
+		t->tid = it->thread.t.tid;
+		return 0;
+	case RP_ITEM_EVENT:
+		return chrome_event(c, it);
+	default:
+		return 0;
 	}
 }
 
@@ -289,14 +313,11 @@ int chrome_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct chrome c = { .out = stdout, .first = true };
-	struct symbols sym = { 0 };
 	const char *output = NULL;
 	unsigned flags = RP_READER_ALLOW_UNSEALED;
-	struct progress prog;
-	struct rp_reader *r;
-	struct rp_item it;
+	struct input in;
 	uint64_t open = 0;
-	int opt, ret, status = 0;
+	int opt, status = 0;
 	char *end;
 
 	opterr = 0;
@@ -339,8 +360,7 @@ int chrome_main(int argc, char **argv)
 		fprintf(stderr, "ringprof chrome: no PATH given\n");
 		goto err_usage;
 	}
-	r = cli_open(argv + optind, argc - optind, flags);
-	if (!r) {
+	if (input_open(&in, argv + optind, argc - optind, flags) < 0) {
 		free(c.kinds);
 		return CLI_EXIT_BAD;
 	}
@@ -348,81 +368,35 @@ int chrome_main(int argc, char **argv)
 		c.out = fopen(output, "w");
 		if (!c.out) {
 			fprintf(stderr, "ringprof chrome: %s: %s\n", output, strerror(errno));
-			rp_reader_close(r);
+			input_close(&in);
 			free(c.kinds);
 			return CLI_EXIT_BAD;
 		}
 	}
 	setvbuf(c.out, NULL, _IOFBF, 1 << 20);
-	progress_open(&prog, r, "chrome");
 	fputs("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[", c.out);
-	while ((ret = rp_reader_next(r, &it)) == 1) {
-		progress_item(&prog, &it);
-		symbols_item(&sym, &it);
-		switch (it.kind) {
-		case RP_ITEM_SEGMENT:
-			ret = nest_segment(&c.nest, &it);
-			if (ret == 1)
-				chrome_process_name(&c, &c.nest.procs[c.nest.cur]);
-			break;
-		case RP_ITEM_THREAD: {
-			struct nest_thread *t = nest_thread_get(&c.nest, it.thread.t.thread);
-
-			if (!t)
-				ret = -ENOMEM;
-			else
-				t->tid = it.thread.t.tid;
-			break;
-		}
-		case RP_ITEM_EVENT:
-			ret = chrome_event(&c, &it);
-			break;
-		case RP_ITEM_TRUNCATED:
-			if (!it.truncated.unsealed) {
-				fprintf(stderr, "ringprof: %s; %" PRIu64 " whole blocks read\n",
-					it.truncated.message, it.truncated.blocks);
-				status = CLI_EXIT_BAD;
-			}
-			break;
-		default:
-			break;
-		}
-		if (ret < 0)
-			goto err_nomem_reader;
-	}
-	progress_close(&prog);
-	if (ret < 0) {
-		fprintf(stderr, "ringprof: %s\n", rp_reader_error(r));
+	if (input_read(&in, "chrome", chrome_item, &c) < 0 && !in.failed)
+		goto err_nomem_input;
+	if (in.damaged || in.failed)
 		status = CLI_EXIT_BAD;
-	}
 	chrome_finish(&c, &open);
 	fputs("\n]}\n", c.out);
-	if (c.nest.unmatched_end || c.nest.out_of_order || open)
-		fprintf(stderr, "ringprof chrome: warning: %" PRIu64 " END%s without BEGIN, %" PRIu64
-			" interval%s closed out of order, %" PRIu64 " interval%s still open at the"
-			" end (written with \"open\": true)\n",
-			c.nest.unmatched_end, c.nest.unmatched_end == 1 ? "" : "s",
-			c.nest.out_of_order, c.nest.out_of_order == 1 ? "" : "s",
-			open, open == 1 ? "" : "s");
+	nest_warn(&c.nest, open, "chrome", "written with \"open\": true");
 	if ((c.out == stdout ? fflush(c.out) : fclose(c.out)) != 0 || (c.out == stdout && ferror(stdout))) {
 		fprintf(stderr, "ringprof chrome: %s: %s\n", output && c.out != stdout ? output :
 			"standard output", strerror(errno));
 		status = CLI_EXIT_BAD;
 	}
-	rp_reader_close(r);
+	input_close(&in);
 	nest_free(&c.nest);
-	symbols_free(&sym);
 	free(c.kinds);
 	return status;
 
-err_nomem_reader:
-	progress_close(&prog);
-	fprintf(stderr, "ringprof: out of memory\n");
+err_nomem_input:
 	if (c.out != stdout)
 		fclose(c.out);
-	rp_reader_close(r);
+	input_close(&in);
 	nest_free(&c.nest);
-	symbols_free(&sym);
 err_nomem:
 	free(c.kinds);
 	return CLI_EXIT_BAD;

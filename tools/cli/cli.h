@@ -11,6 +11,8 @@
 
 #include <ringprof/reader.h>
 
+#include "symbols.h"
+
 /* Exit statuses: 0 all good, 1 a bad file or a failed check, 2 bad usage. */
 #define CLI_EXIT_BAD   1
 #define CLI_EXIT_USAGE 2
@@ -42,6 +44,30 @@ int cli_parse(int argc, char **argv, const struct cli_flag *flags, unsigned *bit
 
 /* Open a reader over the paths, or print the error and return NULL. */
 struct rp_reader *cli_open(char **paths, int n, unsigned flags);
+
+/* input.c: the loop over the items of the input that summarize, diff,
+ * report, chrome and folded share. */
+struct input {
+	struct rp_reader *r;
+	struct symbols sym;   /* the function names items may point at */
+	bool damaged;         /* a damaged file was reported on stderr */
+	bool failed;          /* reading stopped at the reader's error (printed) */
+};
+
+/* Zero in and open a reader over the paths (cli_open()); 0, or -ENOENT
+ * after printing the error. */
+int input_open(struct input *in, char **paths, int n, unsigned flags);
+
+/* Pass every item to fn(ctx, item), function names resolved (symbols.c),
+ * with the progress line of cmd ("chrome").  A damaged file (TRUNCATED, not
+ * merely unsealed) is reported and sets in->damaged.  0 at the end of the
+ * input, or -errno: fn's after printing "out of memory", or the reader's
+ * after printing its error (in->failed set). */
+int input_read(struct input *in, const char *cmd,
+	       int (*fn)(void *ctx, const struct rp_item *it), void *ctx);
+
+/* Close the reader and free the names: the items' strings go with them. */
+void input_close(struct input *in);
 
 /* Print len bytes with non-printable bytes as \xNN, quotes and backslashes
  * escaped when quote is true. */

@@ -1,7 +1,8 @@
 /*
  * export.h - what chrome, folded and stat share: the nesting of intervals
- * per thread (nest.c), UTF-8 checks (utf8.c), JSON strings (chrome.c) and
- * the progress line shown while a large input is read (progress.c).
+ * per thread (nest.h), JSON strings (chrome.c) and the progress line shown
+ * while a large input is read (progress.c).  UTF-8 checks come from the
+ * codec (json.h).
  */
 #ifndef RINGPROF_CLI_EXPORT_H
 #define RINGPROF_CLI_EXPORT_H
@@ -15,86 +16,10 @@
 
 #include <ringprof/reader.h>
 
+#include "json.h"
+
 #include "cli.h"
-
-/* nest.c */
-
-/* One open interval.  kind and arg point at the reader's strings until the
- * next segment starts, then at copies (nest_segment() makes them). */
-struct nest_open {
-	const char *kind, *arg;   /* arg NULL: no argument */
-	char *kcopy, *acopy;
-	size_t kl, al;
-	int64_t begin_ns;
-	uint64_t child_ns;        /* closed intervals directly inside, ns */
-	uint64_t user;            /* the caller's (folded: its stack node) */
-};
-
-struct nest_thread {
-	size_t proc;              /* index in nest.procs */
-	uint32_t thread;          /* client-wide thread number */
-	uint32_t tid;             /* kernel tid from a THREADS item, 0 unknown */
-	char *name;               /* from a THREAD_NAME event, or NULL */
-	size_t name_len;
-	struct nest_open *stack;  /* open intervals, innermost last */
-	size_t depth, cap;
-	int64_t last_ns;          /* latest event (any type); valid when seen */
-	bool seen;                /* has had an event */
-};
-
-/* A process: all segments of one registration (host, boot id, daemon pid,
- * registration id and pid alike). */
-struct nest {
-	struct procid *procs;      /* in order of first appearance */
-	size_t nprocs, pcap, cur;
-	struct nest_thread *threads;  /* in order of first appearance */
-	size_t nthreads, tcap, last;
-	uint64_t unmatched_end;       /* ENDs without an open BEGIN */
-	uint64_t out_of_order;        /* ENDs closing a BEGIN not innermost */
-};
-
-/* A SEGMENT item: copy the strings of open intervals (the reader's go away)
- * and make its process current.  1 when the process is new, 0 when seen
- * before, -ENOMEM. */
-int nest_segment(struct nest *n, const struct rp_item *it);
-
-/* The thread of the current process with that number, created when new;
- * NULL without memory. */
-struct nest_thread *nest_thread_get(struct nest *n, uint32_t thread);
-
-/* Note an EVENT item's time and, for THREAD_NAME, the name; 0 or -ENOMEM. */
-int nest_event(struct nest_thread *t, const struct rp_item *it);
-
-/* Open the interval of a BEGIN event with the caller's value; 0 or -ENOMEM. */
-int nest_begin(struct nest_thread *t, const struct rp_item *it, uint64_t user);
-
-/* The stack position of the innermost open interval that an END event
- * closes (same kind and argument), or -1 when none (counted as unmatched);
- * a position below the top counts as out of order. */
-ssize_t nest_match(struct nest *n, const struct nest_thread *t, const struct rp_item *it);
-
-/* Close the open interval at position i at end_ns and move it to *o: its
- * duration (clamped at 0) goes to *dur, minus what was closed directly
- * inside it to *self, and into the child time of the interval below.  The
- * caller frees *o with nest_release() once done with its strings. */
-void nest_close(struct nest_thread *t, size_t i, int64_t end_ns, struct nest_open *o,
-		uint64_t *dur, uint64_t *self);
-void nest_release(struct nest_open *o);
-
-/* The label of an event as summarize groups it: the argument up to its
- * first '(' ("typeck(main)" -> "typeck"), the whole argument when it starts
- * with '(' or has none, the kind without argument. */
-const char *nest_label(const char *kind, size_t kl, const char *arg, size_t al, size_t *len);
-
-/* Free everything n holds. */
-void nest_free(struct nest *n);
-
-/* utf8.c */
-
-/* The length of the UTF-8 sequence starting at s (n > 0 bytes left): 1 for
- * ASCII, 2-4, or 0 when the bytes there are not valid UTF-8 (a stray or cut
- * byte, an overlong form, a surrogate, past U+10FFFF). */
-size_t utf8_len(const char *s, size_t n);
+#include "nest.h"
 
 /* chrome.c */
 

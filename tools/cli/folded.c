@@ -18,7 +18,6 @@
 
 #include "cli.h"
 #include "export.h"
-#include "symbols.h"
 
 #define FOLDED_BY_PROCESS 0x1u
 #define FOLDED_RECOVER    0x2u
@@ -140,9 +139,15 @@ static uint32_t folded_base(struct folded *f, const struct nest_thread *t)
 	return folded_node_get(f, 0, name, strlen(name));
 }
 
-static void folded_add(struct folded *f, const struct nest_open *o, uint64_t self)
+/* Self time of interval o to its stack (a nest_drain() callback). */
+static void folded_add(void *ctx, const struct nest_thread *t, const struct nest_open *o,
+		       uint64_t dur, uint64_t self)
 {
+	struct folded *f = ctx;
 	uint64_t *s = &f->nodes[o->user].self_ns;
+
+	(void)t;
+	(void)dur;
 
 	*s = *s + self < *s ? UINT64_MAX : *s + self;
 }
@@ -175,7 +180,7 @@ static int folded_event(struct folded *f, const struct rp_item *it)
 			uint64_t dur, self;
 
 			nest_close(t, (size_t)i, it->event.ns, &o, &dur, &self);
-			folded_add(f, &o, self);
+			folded_add(f, t, &o, dur, self);
 			nest_release(&o);
 		}
 	}
@@ -193,7 +198,7 @@ static void folded_frame(FILE *m, const char *s, size_t len)
 		size_t n;
 
 		if (c >= 0x80) {
-			n = utf8_len(s + i, len - i);
+			n = rp_json_utf8_len(s + i, len - i);
 			if (n) {
 				fwrite(p + i, 1, n, m);
 				i += n;
@@ -298,22 +303,23 @@ err_lines:
 	return ret;
 }
 
-/* Intervals still open: closed at their thread's last event. */
+/* Intervals still open: closed at their thread's last event, innermost
+ * first so that each one's self time leaves out those inside it. */
 static void folded_finish(struct folded *f, uint64_t *open)
 {
-	for (size_t i = 0; i < f->nest.nthreads; i++) {
-		struct nest_thread *t = &f->nest.threads[i];
+	for (size_t i = 0; i < f->nest.nthreads; i++)
+		*open += nest_drain(&f->nest.threads[i], false, folded_add, f);
+}
 
-		while (t->depth > 0) {
-			struct nest_open o;
-			uint64_t dur, self;
+static int folded_item(void *ctx, const struct rp_item *it)
+{
+	struct folded *f = ctx;
 
-			nest_close(t, t->depth - 1, t->last_ns, &o, &dur, &self);
-			folded_add(f, &o, self);
-			nest_release(&o);
-			(*open)++;
-		}
-	}
+	if (it->kind == RP_ITEM_SEGMENT)
+		return nest_segment(&f->nest, it);
+	if (it->kind == RP_ITEM_EVENT)
+		return folded_event(f, it);
+	return 0;
 }
 
 static void folded_free(struct folded *f)
@@ -331,70 +337,36 @@ int folded_main(int argc, char **argv)
 		{ "--by-process", FOLDED_BY_PROCESS }, { "--recover", FOLDED_RECOVER }, { NULL, 0 }
 	};
 	struct folded f = { 0 };
-	struct symbols sym = { 0 };
-	struct progress prog;
-	struct rp_reader *r;
-	struct rp_item it;
+	struct input in;
 	uint64_t open = 0;
 	unsigned bits;
-	int n, ret, status = 0;
+	int n, status = CLI_EXIT_BAD;
 
 	n = cli_parse(argc, argv, flags, &bits, folded_usage);
 	if (n < 0)
 		return n == -2 ? 0 : CLI_EXIT_USAGE;
 	f.by_process = bits & FOLDED_BY_PROCESS;
-	r = cli_open(argv, n, RP_READER_ALLOW_UNSEALED |
-		     (bits & FOLDED_RECOVER ? RP_READER_RECOVER : 0));
-	if (!r)
+	if (input_open(&in, argv, n, RP_READER_ALLOW_UNSEALED |
+		       (bits & FOLDED_RECOVER ? RP_READER_RECOVER : 0)) < 0)
 		return CLI_EXIT_BAD;
 	f.cap = 1024;
 	f.nodes = calloc(f.cap, sizeof(*f.nodes));
-	if (!f.nodes)
-		goto err_nomem;
-	f.n = 1;
-	progress_open(&prog, r, "folded");
-	while ((ret = rp_reader_next(r, &it)) == 1) {
-		progress_item(&prog, &it);
-		symbols_item(&sym, &it);
-		if (it.kind == RP_ITEM_SEGMENT) {
-			ret = nest_segment(&f.nest, &it);
-		} else if (it.kind == RP_ITEM_EVENT) {
-			ret = folded_event(&f, &it);
-		} else if (it.kind == RP_ITEM_TRUNCATED && !it.truncated.unsealed) {
-			fprintf(stderr, "ringprof: %s; %" PRIu64 " whole blocks read\n",
-				it.truncated.message, it.truncated.blocks);
-			status = CLI_EXIT_BAD;
-		}
-		if (ret < 0) {
-			progress_close(&prog);
-			goto err_nomem;
-		}
-	}
-	progress_close(&prog);
-	if (ret < 0) {
-		fprintf(stderr, "ringprof: %s\n", rp_reader_error(r));
-		status = CLI_EXIT_BAD;
+	if (!f.nodes) {
+		fprintf(stderr, "ringprof: out of memory\n");
 		goto out;
 	}
+	f.n = 1;
+	if (input_read(&in, "folded", folded_item, &f) < 0)
+		goto out;
 	folded_finish(&f, &open);
-	if (folded_print(&f) < 0)
-		goto err_nomem;
-	if (f.nest.unmatched_end || f.nest.out_of_order || open)
-		fprintf(stderr, "ringprof folded: warning: %" PRIu64 " END%s without BEGIN, %" PRIu64
-			" interval%s closed out of order, %" PRIu64 " interval%s still open at the"
-			" end (closed at the thread's last event)\n",
-			f.nest.unmatched_end, f.nest.unmatched_end == 1 ? "" : "s",
-			f.nest.out_of_order, f.nest.out_of_order == 1 ? "" : "s",
-			open, open == 1 ? "" : "s");
+	if (folded_print(&f) < 0) {
+		fprintf(stderr, "ringprof: out of memory\n");
+		goto out;
+	}
+	nest_warn(&f.nest, open, "folded", "closed at the thread's last event");
+	status = in.damaged ? CLI_EXIT_BAD : 0;
 out:
-	rp_reader_close(r);
+	input_close(&in);
 	folded_free(&f);
-	symbols_free(&sym);
 	return status;
-err_nomem:
-	fprintf(stderr, "ringprof: out of memory\n");
-	rp_reader_close(r);
-	folded_free(&f);
-	symbols_free(&sym);
-	return CLI_EXIT_BAD;
 }

@@ -1,23 +1,28 @@
 /*
- * nest.c - intervals matched per thread for the exporters (chrome, folded),
- * by the rule summarize follows: an END closes the innermost open BEGIN of
- * the same kind and argument; when that BEGIN is not the innermost open
- * one, the intervals above it stay open (out of order); an END with no such
- * BEGIN is unmatched.  Threads are told apart by their process (host, boot
- * id, daemon, registration, pid) and thread number, so an interval may span
- * a rotation of segments.
+ * nest.c - intervals matched per thread, for every command that pairs BEGIN
+ * and END (profile.c for summarize, diff and report; chrome; folded), by one
+ * rule: an END closes the innermost open BEGIN of the same kind and
+ * argument; when that BEGIN is not the innermost open one, the intervals
+ * above it stay open (out of order); an END with no such BEGIN is
+ * unmatched.  Threads are told apart by their process (host, boot id,
+ * daemon, registration, pid) and thread number, so an interval may span a
+ * rotation of segments.  A closed interval's self time is its duration
+ * minus the intervals closed directly inside it; the caller's value in each
+ * open interval (user) carries what it accounts the interval to.
  *
  * Memory: one entry per process and thread, one stack per thread as deep as
  * its nesting; nothing grows with the number of events.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
 
-#include "export.h"
+#include "nest.h"
 
 static char *nest_dup(const char *p, size_t len)
 {
@@ -110,11 +115,18 @@ struct nest_thread *nest_thread_get(struct nest *n, uint32_t thread)
 	return &n->threads[n->nthreads++];
 }
 
+void nest_time(struct nest_thread *t, int64_t ns)
+{
+	if (!t->seen || ns < t->first_ns)
+		t->first_ns = ns;
+	if (!t->seen || ns > t->last_ns)
+		t->last_ns = ns;
+	t->seen = true;
+}
+
 int nest_event(struct nest_thread *t, const struct rp_item *it)
 {
-	if (!t->seen || it->event.ns > t->last_ns)
-		t->last_ns = it->event.ns;
-	t->seen = true;
+	nest_time(t, it->event.ns);
 	if (it->event.type == RP_REC_THREAD_NAME) {
 		char *name = nest_dup(it->event.kind, it->event.kind_len);
 
@@ -149,7 +161,7 @@ int nest_begin(struct nest_thread *t, const struct rp_item *it, uint64_t user)
 	return 0;
 }
 
-ssize_t nest_match(struct nest *n, const struct nest_thread *t, const struct rp_item *it)
+ssize_t nest_match(struct nest *n, struct nest_thread *t, const struct rp_item *it)
 {
 	const char *k = it->event.kind, *a = it->event.arg;
 	size_t kl = it->event.kind_len, al = a ? it->event.arg_len : 0;
@@ -159,11 +171,14 @@ ssize_t nest_match(struct nest *n, const struct nest_thread *t, const struct rp_
 
 		if (o->kl == kl && o->al == al && (o->arg != NULL) == (a != NULL) &&
 		    memcmp(o->kind, k, kl) == 0 && (!a || memcmp(o->arg, a, al) == 0)) {
-			if (i + 1 != t->depth)
+			if (i + 1 != t->depth) {
+				t->out_of_order++;
 				n->out_of_order++;
+			}
 			return (ssize_t)i;
 		}
 	}
+	t->unmatched_end++;
 	n->unmatched_end++;
 	return -1;
 }
@@ -191,6 +206,35 @@ void nest_release(struct nest_open *o)
 	free(o->kcopy);
 	free(o->acopy);
 	o->kcopy = o->acopy = NULL;
+}
+
+uint64_t nest_drain(struct nest_thread *t, bool outer_first,
+		    void (*fn)(void *ctx, const struct nest_thread *t, const struct nest_open *o,
+			       uint64_t dur, uint64_t self),
+		    void *ctx)
+{
+	uint64_t open = 0;
+
+	for (; t->depth > 0; open++) {
+		struct nest_open o;
+		uint64_t dur, self;
+
+		nest_close(t, outer_first ? 0 : t->depth - 1, t->last_ns, &o, &dur, &self);
+		fn(ctx, t, &o, dur, self);
+		nest_release(&o);
+	}
+	return open;
+}
+
+void nest_warn(const struct nest *n, uint64_t open, const char *cmd, const char *open_how)
+{
+	if (n->unmatched_end || n->out_of_order || open)
+		fprintf(stderr, "ringprof %s: warning: %" PRIu64 " END%s without BEGIN, %" PRIu64
+			" interval%s closed out of order, %" PRIu64 " interval%s still open at the"
+			" end (%s)\n", cmd,
+			n->unmatched_end, n->unmatched_end == 1 ? "" : "s",
+			n->out_of_order, n->out_of_order == 1 ? "" : "s",
+			open, open == 1 ? "" : "s", open_how);
 }
 
 const char *nest_label(const char *kind, size_t kl, const char *arg, size_t al, size_t *len)

@@ -2,10 +2,11 @@
  * profile.c - segments folded into per-process tables of items, the model
  * behind summarize, diff and report.
  *
- * Intervals are matched per thread: an END closes the innermost open BEGIN
- * of the same kind and argument.  When that BEGIN is not the innermost open
- * one, the intervals above it stay open and the match is counted as closed
- * out of order; an END with no such BEGIN is counted as unmatched.
+ * Intervals are matched per thread (nest.c): an END closes the innermost
+ * open BEGIN of the same kind and argument.  When that BEGIN is not the
+ * innermost open one, the intervals above it stay open and the match is
+ * counted as closed out of order; an END with no such BEGIN is counted as
+ * unmatched.
  * Intervals still open when the input ends are counted as open.  None of
  * these stops the analysis.
  *
@@ -50,31 +51,10 @@
 #include <bsd/string.h>
 
 #include "cli.h"
-#include "export.h"
+#include "nest.h"
 #include "profile.h"
-#include "symbols.h"
 
 enum profile_ikind { IK_QUERY, IK_BLOCKED, IK_LOAD, IK_HASHING, IK_OTHER };
-
-struct profile_open {
-	struct profile_row *row;
-	enum profile_ikind ik;
-	const char *kind, *arg;  /* to match the END: row is per label only */
-	char *kcopy, *acopy;     /* kind and argument kept past a segment change */
-	size_t kl, al;
-	int64_t begin_ns;
-	uint64_t child_ns;
-};
-
-struct profile_thread {
-	size_t proc;
-	uint32_t thread;
-	struct profile_open *stack;
-	size_t depth, cap;
-	int64_t first_ns, last_ns;
-	bool seen;
-	struct rp_seg_loss loss;  /* latest cumulative counters */
-};
 
 void profile_add_sat(uint64_t *a, uint64_t b)
 {
@@ -274,15 +254,15 @@ int profile_merge(struct profile_table *tab, struct profile_totals *tot,
 	return 0;
 }
 
-/* The process of a SEGMENT item, added when new; its index or -ENOMEM. */
-static ssize_t profile_proc_get(struct profile *p, const struct rp_item *it)
+/* A SEGMENT item: its process current, added when new; 0 or -ENOMEM. */
+static int profile_segment(struct profile *p, const struct rp_item *it)
 {
-	const struct rp_seg_info *in = &it->segment.info;
 	struct profile_proc *pr;
+	int ret = nest_segment(&p->nest, it);
 
-	for (size_t i = p->nprocs; i-- > 0;)
-		if (procid_is(&p->procs[i].id, in))
-			return (ssize_t)i;
+	if (ret <= 0)
+		return ret;
+	/* new: nest.procs and procs stay parallel */
 	if (p->nprocs == p->pcap) {
 		size_t cap = p->pcap ? p->pcap * 2 : 8;
 		struct profile_proc *procs = reallocarray(p->procs, cap, sizeof(*procs));
@@ -293,41 +273,13 @@ static ssize_t profile_proc_get(struct profile *p, const struct rp_item *it)
 	}
 	pr = &p->procs[p->nprocs];
 	memset(pr, 0, sizeof(*pr));
-	procid_set(&pr->id, in);
-	pr->cmdline = profile_dup(it->segment.cmdline, in->cmdline_len);
+	pr->id = p->nest.procs[p->nest.cur];
+	pr->cmdline = profile_dup(it->segment.cmdline, it->segment.info.cmdline_len);
 	if (!pr->cmdline)
 		return -ENOMEM;
-	pr->cmdline_len = in->cmdline_len;
-	return (ssize_t)p->nprocs++;
-}
-
-static struct profile_thread *profile_thread_get(struct profile *p, uint32_t thread)
-{
-	struct profile_thread *t;
-
-	if (p->last < p->nthreads && p->threads[p->last].proc == p->cur &&
-	    p->threads[p->last].thread == thread)
-		return &p->threads[p->last];
-	for (size_t i = 0; i < p->nthreads; i++) {
-		if (p->threads[i].proc == p->cur && p->threads[i].thread == thread) {
-			p->last = i;
-			return &p->threads[i];
-		}
-	}
-	if (p->nthreads == p->tcap) {
-		size_t cap = p->tcap ? p->tcap * 2 : 16;
-		t = reallocarray(p->threads, cap, sizeof(*t));
-		if (!t)
-			return NULL;
-		p->threads = t;
-		p->tcap = cap;
-	}
-	t = &p->threads[p->nthreads];
-	memset(t, 0, sizeof(*t));
-	t->proc = p->cur;
-	t->thread = thread;
-	p->last = p->nthreads;
-	return &p->threads[p->nthreads++];
+	pr->cmdline_len = it->segment.info.cmdline_len;
+	p->nprocs++;
+	return 0;
 }
 
 static enum profile_ikind profile_ikind(const char *k, size_t kl)
@@ -348,133 +300,63 @@ static enum profile_ikind profile_ikind(const char *k, size_t kl)
 	return IK_OTHER;
 }
 
-/* Whether open interval o is the one an END of kind k, argument a closes. */
-static bool profile_open_is(const struct profile_open *o, const char *k, size_t kl,
-			    const char *a, size_t al)
+/* Account a closed interval o of dur ns (self ns of it not inside others)
+ * to its row. */
+static void profile_account(const struct nest_open *o, uint64_t dur, uint64_t self)
 {
-	return o->kl == kl && o->al == al && (o->arg != NULL) == (a != NULL) &&
-	       memcmp(o->kind, k, kl) == 0 && (!a || memcmp(o->arg, a, al) == 0);
-}
-
-/* Close the open interval at stack position i at end_ns. */
-static void profile_close(struct profile_thread *t, size_t i, int64_t end_ns)
-{
-	struct profile_open *o = &t->stack[i];
-	struct profile_row *r = o->row;
-	uint64_t dur = end_ns > o->begin_ns ? (uint64_t)end_ns - (uint64_t)o->begin_ns : 0;
-	uint64_t self = dur > o->child_ns ? dur - o->child_ns : 0;
+	struct profile_row *r = (struct profile_row *)(uintptr_t)o->user;
+	enum profile_ikind ik = profile_ikind(o->kind, o->kl);
 
 	profile_add_sat(&r->self_ns, self);
-	if (o->ik != IK_HASHING)
+	if (ik != IK_HASHING)
 		profile_add_sat(&r->time_ns, dur);
-	if (o->ik != IK_LOAD && o->ik != IK_HASHING)
+	if (ik != IK_LOAD && ik != IK_HASHING)
 		r->count++;
-	if (o->ik == IK_BLOCKED)
+	if (ik == IK_BLOCKED)
 		profile_add_sat(&r->blocked_ns, dur);
-	if (o->ik == IK_LOAD)
+	if (ik == IK_LOAD)
 		profile_add_sat(&r->load_ns, self);
-	if (o->ik == IK_HASHING)
+	if (ik == IK_HASHING)
 		profile_add_sat(&r->hashing_ns, self);
-	if (i > 0)
-		profile_add_sat(&t->stack[i - 1].child_ns, dur);
-	free(o->kcopy);
-	free(o->acopy);
-	memmove(&t->stack[i], &t->stack[i + 1], (t->depth - i - 1) * sizeof(*o));
-	t->depth--;
-}
-
-/* Open intervals point at the reader's strings, valid until the next
- * segment: copy them before it starts. */
-static int profile_keep_strings(struct profile *p)
-{
-	for (size_t i = 0; i < p->nthreads; i++) {
-		struct profile_thread *t = &p->threads[i];
-
-		for (size_t j = 0; j < t->depth; j++) {
-			struct profile_open *o = &t->stack[j];
-
-			if (o->kcopy)
-				continue;
-			o->kcopy = profile_dup(o->kind, o->kl);
-			o->acopy = o->arg ? profile_dup(o->arg, o->al) : NULL;
-			if (!o->kcopy || (o->arg && !o->acopy))
-				return -ENOMEM;
-			o->kind = o->kcopy;
-			if (o->arg)
-				o->arg = o->acopy;
-		}
-	}
-	return 0;
-}
-
-static int profile_push(struct profile_thread *t, struct profile_row *r, const struct rp_item *it)
-{
-	if (t->depth == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 16;
-		struct profile_open *st = reallocarray(t->stack, cap, sizeof(*st));
-		if (!st)
-			return -ENOMEM;
-		t->stack = st;
-		t->cap = cap;
-	}
-	t->stack[t->depth++] = (struct profile_open){
-		.row = r,
-		.ik = profile_ikind(it->event.kind, it->event.kind_len),
-		.kind = it->event.kind,
-		.kl = it->event.kind_len,
-		.arg = it->event.arg,
-		.al = it->event.arg ? it->event.arg_len : 0,
-		.begin_ns = it->event.ns,
-	};
-	return 0;
 }
 
 static int profile_event(struct profile *p, const struct rp_item *it)
 {
-	struct profile_proc *pr = &p->procs[p->cur];
-	const char *k = it->event.kind, *l = it->event.arg;
-	size_t kl = it->event.kind_len, ll = it->event.arg_len;
-	struct profile_thread *t;
+	struct profile_proc *pr = &p->procs[p->nest.cur];
+	const char *k = it->event.kind, *l;
+	size_t kl = it->event.kind_len, ll;
+	struct nest_thread *t;
 	struct profile_row *r;
+	struct nest_open o;
+	uint64_t dur, self;
+	ssize_t i;
 
 	pr->tot.events++;
 	if (it->event.undefined)
 		pr->tot.undefined++;
 	if (it->event.type == RP_REC_THREAD_NAME || it->event.type > RP_REC_INTEGER)
 		return 0;
-	t = profile_thread_get(p, it->event.thread);
+	t = nest_thread_get(&p->nest, it->event.thread);
 	if (!t)
 		return -ENOMEM;
-	if (!t->seen || it->event.ns < t->first_ns)
-		t->first_ns = it->event.ns;
-	if (!t->seen || it->event.ns > t->last_ns)
-		t->last_ns = it->event.ns;
-	t->seen = true;
-	/* The label of "name(key)" is "name"; without argument, the kind. */
-	if (!l) {
-		l = k;
-		ll = kl;
-	} else if (!p->by_arg) {
-		const char *paren = memchr(l, '(', ll);
-
-		if (paren && paren > l)
-			ll = (size_t)(paren - l);
+	nest_time(t, it->event.ns);
+	if (p->by_arg && it->event.arg) {
+		l = it->event.arg;
+		ll = it->event.arg_len;
+	} else {
+		l = nest_label(k, kl, it->event.arg, it->event.arg_len, &ll);
 	}
 	switch (it->event.type) {
 	case RP_REC_BEGIN:
 		r = profile_row_get(&pr->tab, PROFILE_ITEM, "", 0, l, ll);
-		return r ? profile_push(t, r, it) : -ENOMEM;
+		return r ? nest_begin(t, it, (uintptr_t)r) : -ENOMEM;
 	case RP_REC_END:
-		for (size_t i = t->depth; i-- > 0;) {
-			if (profile_open_is(&t->stack[i], k, kl, it->event.arg,
-					    it->event.arg ? it->event.arg_len : 0)) {
-				if (i + 1 != t->depth)
-					pr->tot.out_of_order++;
-				profile_close(t, i, it->event.ns);
-				return 0;
-			}
+		i = nest_match(&p->nest, t, it);
+		if (i >= 0) {
+			nest_close(t, (size_t)i, it->event.ns, &o, &dur, &self);
+			profile_account(&o, dur, self);
+			nest_release(&o);
 		}
-		pr->tot.unmatched_end++;
 		return 0;
 	case RP_REC_INSTANT:
 		if (kl == 13 && memcmp(k, "QueryCacheHit", 13) == 0) {
@@ -500,16 +382,40 @@ static int profile_event(struct profile *p, const struct rp_item *it)
 	}
 }
 
-/* Threads done: their spans, losses and open intervals into the totals. */
+static int profile_item(void *ctx, const struct rp_item *it)
+{
+	struct profile *p = ctx;
+	struct nest_thread *t;
+
+	switch (it->kind) {
+	case RP_ITEM_SEGMENT:
+		return profile_segment(p, it);
+	case RP_ITEM_EVENT:
+		return profile_event(p, it);
+	case RP_ITEM_LOSS:
+		t = nest_thread_get(&p->nest, it->loss.thread);
+		if (!t)
+			return -ENOMEM;
+		t->loss = it->loss;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* Threads done: their spans, losses and intervals into the totals (those
+ * still open count as open, with no time). */
 static void profile_finish(struct profile *p)
 {
-	for (size_t i = 0; i < p->nthreads; i++) {
-		struct profile_thread *t = &p->threads[i];
+	for (size_t i = 0; i < p->nest.nthreads; i++) {
+		struct nest_thread *t = &p->nest.threads[i];
 		struct profile_totals *tot = &p->procs[t->proc].tot;
 
 		tot->threads++;
 		tot->client_dropped += t->loss.client_dropped;
 		tot->daemon_dropped += t->loss.daemon_dropped;
+		tot->unmatched_end += t->unmatched_end;
+		tot->out_of_order += t->out_of_order;
 		tot->open += t->depth;
 		if (t->seen) {
 			profile_add_sat(&tot->cpu_ns, (uint64_t)t->last_ns - (uint64_t)t->first_ns);
@@ -520,67 +426,16 @@ static void profile_finish(struct profile *p)
 
 int profile_read(struct profile *p, char **paths, int n, unsigned reader_flags)
 {
-	struct rp_reader *r = cli_open(paths, n, reader_flags | RP_READER_ALLOW_UNSEALED);
-	struct symbols sym = { 0 };
-	struct profile_thread *t;
-	struct progress prog;
-	struct rp_item it;
-	ssize_t proc;
-	int ret;
+	struct input in;
+	int ret = input_open(&in, paths, n, reader_flags | RP_READER_ALLOW_UNSEALED);
 
-	if (!r)
-		return -ENOENT;
-	progress_open(&prog, r, "reading");
-	while ((ret = rp_reader_next(r, &it)) == 1) {
-		progress_item(&prog, &it);
-		symbols_item(&sym, &it);
-		switch (it.kind) {
-		case RP_ITEM_SEGMENT:
-			ret = profile_keep_strings(p);
-			proc = ret < 0 ? ret : profile_proc_get(p, &it);
-			if (proc < 0)
-				ret = (int)proc;
-			else
-				p->cur = (size_t)proc;
-			break;
-		case RP_ITEM_EVENT:
-			ret = profile_event(p, &it);
-			break;
-		case RP_ITEM_LOSS:
-			t = profile_thread_get(p, it.loss.thread);
-			if (!t)
-				ret = -ENOMEM;
-			else
-				t->loss = it.loss;
-			break;
-		case RP_ITEM_TRUNCATED:
-			if (!it.truncated.unsealed) {
-				fprintf(stderr, "ringprof: %s; %" PRIu64 " whole blocks read\n",
-					it.truncated.message, it.truncated.blocks);
-				p->damaged = true;
-			}
-			break;
-		default:
-			break;
-		}
-		if (ret < 0) {
-			fprintf(stderr, "ringprof: out of memory\n");
-			goto err_reader;
-		}
-	}
-	if (ret < 0) {
-		fprintf(stderr, "ringprof: %s\n", rp_reader_error(r));
-		goto err_reader;
-	}
-	progress_close(&prog);
-	profile_finish(p);
-	rp_reader_close(r);
-	symbols_free(&sym);
-	return 0;
-err_reader:
-	progress_close(&prog);
-	rp_reader_close(r);
-	symbols_free(&sym);
+	if (ret < 0)
+		return ret;
+	ret = input_read(&in, "reading", profile_item, p);
+	p->damaged = in.damaged;
+	if (ret == 0)
+		profile_finish(p);
+	input_close(&in);
 	return ret;
 }
 
@@ -591,14 +446,7 @@ void profile_free(struct profile *p)
 		free(p->procs[i].cmdline);
 	}
 	free(p->procs);
-	for (size_t i = 0; i < p->nthreads; i++) {
-		for (size_t j = 0; j < p->threads[i].depth; j++) {
-			free(p->threads[i].stack[j].kcopy);
-			free(p->threads[i].stack[j].acopy);
-		}
-		free(p->threads[i].stack);
-	}
-	free(p->threads);
+	nest_free(&p->nest);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -14,6 +14,7 @@
 #include <ringprof/reader.h>
 
 #include "cli.h"
+#include "nest.h"
 
 /* profile.c */
 
@@ -58,13 +59,10 @@ struct profile_proc {
 	struct profile_totals tot;
 };
 
-struct profile_thread;
-
 struct profile {
-	struct profile_proc *procs;  /* in order of first appearance */
-	size_t nprocs, pcap, cur;
-	struct profile_thread *threads;
-	size_t nthreads, tcap, last;
+	struct nest nest;            /* processes, threads, open intervals */
+	struct profile_proc *procs;  /* parallel to nest.procs */
+	size_t nprocs, pcap;
 	bool by_arg;                 /* rows per whole argument, not per label */
 	bool damaged;                /* a bad file was reported (recover mode) */
 };

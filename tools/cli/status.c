@@ -21,6 +21,7 @@
 #include <ringprof/wire.h>
 
 #include "cli.h"
+#include "json.h"
 
 /* How long the daemon may take to answer; s. */
 #define STATUS_TIMEOUT_S 10
@@ -89,35 +90,6 @@ static void status_ws(struct status_parser *ps)
 	while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' ||
 				   *ps->p == '\r'))
 		ps->p++;
-}
-
-/* Bytes of the valid UTF-8 sequence at s (n bytes left), 0 when invalid. */
-static size_t status_utf8(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1fu;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0fu;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0u) != 0x80u)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
 }
 
 static int status_hex4(struct status_parser *ps, uint32_t *cp)
@@ -191,7 +163,7 @@ static int status_parse_str(struct status_parser *ps, char **out, size_t *outlen
 			return status_fail(ps, "control character in a string");
 		}
 		if (*u != '\\') {
-			if ((len = status_utf8(u, (size_t)(ps->end - ps->p))) == 0) {
+			if ((len = rp_json_utf8_len(ps->p, (size_t)(ps->end - ps->p))) == 0) {
 				free(o);
 				return status_fail(ps, "invalid UTF-8 in a string");
 			}
@@ -472,42 +444,40 @@ static void status_print_json(const struct status_jval *v, int depth)
 	putchar(v->type == SJ_OBJ ? '}' : ']');
 }
 
-/* Counts: exact below 10000, else k, M, G with one decimal. */
-static const char *status_count(char *buf, size_t len, uint64_t v)
+/* v exact (followed by one) below exact_below, else divided by base until
+ * under it, with one decimal and the unit of that many divisions. */
+static const char *status_scaled(char *buf, size_t len, uint64_t v, uint64_t exact_below,
+				 double base, const char *one, const char *const units[6])
 {
-	static const char units[] = "kMGTPE";
 	double d = (double)v;
 	int u = -1;
 
-	if (v < 10000) {
-		snprintf(buf, len, "%" PRIu64, v);
+	if (v < exact_below) {
+		snprintf(buf, len, "%" PRIu64 "%s", v, one);
 		return buf;
 	}
-	while (d >= 1000 && u < 5) {
-		d /= 1000;
+	while (d >= base && u < 5) {
+		d /= base;
 		u++;
 	}
-	snprintf(buf, len, "%.1f%c", d, units[u]);
+	snprintf(buf, len, "%.1f%s", d, units[u]);
 	return buf;
+}
+
+/* Counts: exact below 10000, else k, M, G with one decimal. */
+static const char *status_count(char *buf, size_t len, uint64_t v)
+{
+	static const char *const units[] = { "k", "M", "G", "T", "P", "E" };
+
+	return status_scaled(buf, len, v, 10000, 1000, "", units);
 }
 
 /* Bytes: exact below 1 KiB, else KiB, MiB... with one decimal. */
 static const char *status_bytes(char *buf, size_t len, uint64_t v)
 {
-	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-	double d = (double)v;
-	int u = -1;
+	static const char *const units[] = { " KiB", " MiB", " GiB", " TiB", " PiB", " EiB" };
 
-	if (v < 1024) {
-		snprintf(buf, len, "%" PRIu64 " B", v);
-		return buf;
-	}
-	while (d >= 1024 && u < 5) {
-		d /= 1024;
-		u++;
-	}
-	snprintf(buf, len, "%.1f %s", d, units[u]);
-	return buf;
+	return status_scaled(buf, len, v, 1024, 1024, " B", units);
 }
 
 static const char *status_uptime(char *buf, size_t len, uint64_t ms)
