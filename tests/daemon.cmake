@@ -6,7 +6,7 @@
 #                   disk (a tmpfs: needs root), bursts beyond
 #                   --max-pending-bytes, --session-quota, access control
 #                   (switches to uid 65534: needs root)
-add_executable(test_daemon test_daemon.c)
+add_executable(test_daemon test_daemon.c harness.c)
 target_link_libraries(test_daemon PRIVATE PkgConfig::CRITERION ringprof_codec ringprof_proto
   PkgConfig::BSD)
 target_compile_definitions(test_daemon PRIVATE

@@ -2,12 +2,12 @@
 # systemd units and the man pages.  Every test runs the built ringprofd.
 set(RP_DEPLOY_DEPS ringprofd e2e_client)
 
-rp_add_test(conf SOURCES test_conf.c LIBS ringprof_reader TIMEOUT 240 LABELS deploy)
+rp_add_test(conf SOURCES test_conf.c harness.c LIBS ringprof_reader TIMEOUT 240 LABELS deploy)
 add_dependencies(test_conf ${RP_DEPLOY_DEPS})
-rp_add_test(retain SOURCES deploy/test_retain.c LIBS ringprof_reader TIMEOUT 240
+rp_add_test(retain SOURCES deploy/test_retain.c harness.c LIBS ringprof_reader TIMEOUT 240
   LABELS deploy)
 add_dependencies(test_retain ${RP_DEPLOY_DEPS})
-rp_add_test(activation SOURCES deploy/test_activation.c LIBS ringprof_reader TIMEOUT 120
+rp_add_test(activation SOURCES deploy/test_activation.c harness.c LIBS ringprof_reader TIMEOUT 120
   LABELS deploy)
 add_dependencies(test_activation ${RP_DEPLOY_DEPS})
 

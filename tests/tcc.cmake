@@ -15,7 +15,7 @@ target_compile_options(cyg_prog_cxx PRIVATE ${RP_CYG_FLAGS})
 target_link_libraries(cyg_prog_cxx PRIVATE ringprof::client)
 
 pkg_check_modules(DW REQUIRED IMPORTED_TARGET libdw)
-rp_add_test(cyg SOURCES test_cyg.c ${PROJECT_SOURCE_DIR}/tools/cli/symbols.c
+rp_add_test(cyg SOURCES test_cyg.c harness.c ${PROJECT_SOURCE_DIR}/tools/cli/symbols.c
   LIBS ringprof_reader PkgConfig::DW PkgConfig::BSD stdc++ TIMEOUT 120 LABELS cyg)
 add_dependencies(test_cyg cyg_prog cyg_prog_cxx ringprofd ringprof_cli)
 

@@ -34,18 +34,18 @@ static const char conf_defaults[] =
 static int conf_check(const char *path, const char *extra1, const char *extra2, char **out,
 		      char **err)
 {
-	const char *argv[] = { deploy_bin("daemon/ringprofd"), "--check-config", "--config", path,
+	const char *argv[] = { build_path("daemon/ringprofd"), "--check-config", "--config", path,
 			       extra1, extra2, NULL };
 
-	return deploy_run(argv, out, err);
+	return run(argv, NULL, out, err);
 }
 
 /* The file text in a fresh file under dir; its path in path (128 bytes). */
 static void conf_file(char *dir, char *path, const char *text)
 {
-	deploy_tmpdir(dir);
+	tmpdir_make(dir);
 	snprintf(path, 128, "%s/ringprofd.conf", dir);
-	deploy_write(path, text);
+	write_text(path, text);
 }
 
 Test(conf, check_config_without_a_file_prints_every_default)
@@ -106,7 +106,7 @@ Test(conf, check_config_prints_the_values_of_the_file)
 	cr_assert_str_eq(err, "");
 	free(out);
 	free(err);
-	deploy_rm_rf(dir);
+	rm_rf(dir);
 }
 
 Test(conf, example_file_lists_every_option_with_its_default)
@@ -116,7 +116,7 @@ Test(conf, example_file_lists_every_option_with_its_default)
 	int status, keys = 0;
 
 	snprintf(path, sizeof(path), "%s/etc/ringprofd.conf", RINGPROF_SOURCE_DIR);
-	text = deploy_slurp(path);
+	text = slurp_text(path);
 	cr_assert_neq(text[0], '\0', "%s is missing or empty", path);
 	/* "#key = value" lines become "key = value" */
 	uncommented = calloc(1, strlen(text) + 2);
@@ -140,7 +140,7 @@ Test(conf, example_file_lists_every_option_with_its_default)
 	free(err);
 	free(uncommented);
 	free(text);
-	deploy_rm_rf(dir);
+	rm_rf(dir);
 }
 
 struct conf_bad {
@@ -182,7 +182,7 @@ Test(conf, bad_lines_name_the_file_and_the_line)
 		cr_assert_str_eq(out, "", "case %zu", i);
 		free(out);
 		free(err);
-		deploy_rm_rf(dir);
+		rm_rf(dir);
 	}
 }
 
@@ -193,20 +193,20 @@ Test(conf, bad_file_stops_the_daemon_before_it_listens)
 	int status;
 
 	conf_file(dir, path, "tick-ms = 0\n");
-	argv[0] = deploy_bin("daemon/ringprofd");
+	argv[0] = build_path("daemon/ringprofd");
 	argv[1] = "--config";
 	argv[2] = path;
 	argv[3] = "--socket";
 	argv[4] = "/nonexistent/sock";
 	argv[5] = NULL;
-	status = deploy_run(argv, &out, &err);
+	status = run(argv, NULL, &out, &err);
 	snprintf(want, sizeof(want),
 		 "ringprofd: %s:1: tick-ms: invalid value '0' (expected 1..1000)\n", path);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2, "status 0x%x", status);
 	cr_assert_str_eq(err, want);
 	free(out);
 	free(err);
-	deploy_rm_rf(dir);
+	rm_rf(dir);
 }
 
 Test(conf, command_line_overrides_the_file)
@@ -229,7 +229,7 @@ Test(conf, command_line_overrides_the_file)
 	cr_assert_str_eq(err, "ringprofd: --max-clients: invalid value '0' (expected 1..65536)\n");
 	free(out);
 	free(err);
-	deploy_rm_rf(dir);
+	rm_rf(dir);
 }
 
 Test(conf, explicit_missing_file_is_an_error)
@@ -245,74 +245,74 @@ Test(conf, explicit_missing_file_is_an_error)
 }
 
 /* SIGHUP and wait for the n-th reload to be logged (applied or refused). */
-static void reload_signal(const struct deploy_daemon *d, int n)
+static void reload_signal(const struct daemon *d, int n)
 {
 	kill(d->pid, SIGHUP);
-	deploy_log_wait_n(d->log, "SIGHUP: reloading the configuration", n);
+	log_wait_n(d, "SIGHUP: reloading the configuration", n);
 }
 
 Test(reload, sighup_applies_the_log_level_and_the_client_limit, .timeout = 120)
 {
-	struct deploy_daemon d;
+	struct daemon d;
 	const char *extra[] = { "--config", d.conf, NULL };
 	const char *forever[] = { "--threads", "1", "--forever", NULL };
 	const char *refused[] = { "--threads", "1", "--events", "100", NULL };
 	char want[256];
 	pid_t holder;
 
-	deploy_daemon_paths(&d);
-	deploy_write(d.conf, "log-level = info\nmax-clients = 8\n");
-	deploy_daemon_start(&d, extra);
+	daemon_dirs(&d);
+	write_text(d.conf, "log-level = info\nmax-clients = 8\n");
+	daemon_spawn(&d, extra, 0);
 
 	/* at info, opening a segment is not logged */
 	deploy_client_run(d.sock, "before", "100");
-	deploy_log_wait_n(d.log, "gone", 1);
-	cr_assert_eq(deploy_count_lines(d.log, "ringprofd: opened "), 0);
+	log_wait_n(&d, "gone", 1);
+	cr_assert_eq(log_count(&d, "ringprofd: opened "), 0);
 
-	deploy_write(d.conf, "log-level = debug\nmax-clients = 1\nzstd-level = 9\n");
+	write_text(d.conf, "log-level = debug\nmax-clients = 1\nzstd-level = 9\n");
 	reload_signal(&d, 1);
-	deploy_log_wait_n(d.log, "configuration reloaded from", 1);
-	cr_assert_eq(deploy_count_lines(d.log, "ringprofd: reload: log-level = debug (was info)"), 1);
-	cr_assert_eq(deploy_count_lines(d.log, "ringprofd: reload: max-clients = 1 (was 8)"), 1);
-	cr_assert_eq(deploy_count_lines(d.log,
+	log_wait_n(&d, "configuration reloaded from", 1);
+	cr_assert_eq(log_count(&d, "ringprofd: reload: log-level = debug (was info)"), 1);
+	cr_assert_eq(log_count(&d, "ringprofd: reload: max-clients = 1 (was 8)"), 1);
+	cr_assert_eq(log_count(&d,
 		"ringprofd: reload: zstd-level = 9 needs a restart (still 3)"), 1);
 	snprintf(want, sizeof(want), "ringprofd: configuration reloaded from %s: 2 changed, 1 wait "
 		 "for a restart", d.conf);
-	cr_assert_eq(deploy_count_lines(d.log, want), 1);
+	cr_assert_eq(log_count(&d, want), 1);
 
 	/* debug now: segments opened are logged; the limit is 1 client */
-	holder = deploy_client_spawn(d.sock, "after", forever);
-	deploy_log_wait_n(d.log, "ringprofd: opened ", 1);
-	deploy_client_wait_code(deploy_client_spawn(d.sock, "refused", refused), 3);
-	deploy_log_wait_n(d.log, "too many clients (limit 1)", 1);
+	holder = client_spawn(d.sock, "after", forever, NULL, NULL);
+	log_wait_n(&d, "ringprofd: opened ", 1);
+	client_wait_code(client_spawn(d.sock, "refused", refused, NULL, NULL), 3);
+	log_wait_n(&d, "too many clients (limit 1)", 1);
 	kill(holder, SIGUSR1);
-	deploy_client_wait(holder);
-	deploy_daemon_stop(&d);
-	deploy_daemon_cleanup(&d);
+	client_wait_code(holder, 0);
+	daemon_terminate(&d);
+	daemon_cleanup(&d);
 }
 
 Test(reload, bad_file_keeps_the_running_configuration, .timeout = 120)
 {
-	struct deploy_daemon d;
+	struct daemon d;
 	const char *extra[] = { "--config", d.conf, NULL };
 	char want[256];
 
-	deploy_daemon_paths(&d);
-	deploy_write(d.conf, "max-clients = 4\n");
-	deploy_daemon_start(&d, extra);
+	daemon_dirs(&d);
+	write_text(d.conf, "max-clients = 4\n");
+	daemon_spawn(&d, extra, 0);
 
-	deploy_write(d.conf, "log-level = debug\nnope = 1\n");
+	write_text(d.conf, "log-level = debug\nnope = 1\n");
 	reload_signal(&d, 1);
 	snprintf(want, sizeof(want), "ringprofd: %s:2: unknown key 'nope'; keeping the running "
 		 "configuration", d.conf);
-	deploy_log_wait_n(d.log, want, 1);
-	cr_assert_eq(deploy_count_lines(d.log, "ringprofd: reload: "), 0);
+	log_wait_n(&d, want, 1);
+	cr_assert_eq(log_count(&d, "ringprofd: reload: "), 0);
 
 	/* still running, still at info, still recording */
 	deploy_client_run(d.sock, "kept", "1000");
-	deploy_log_wait_n(d.log, "gone", 1);
-	cr_assert_eq(deploy_count_lines(d.log, "ringprofd: opened "), 0);
-	deploy_daemon_stop(&d);
+	log_wait_n(&d, "gone", 1);
+	cr_assert_eq(log_count(&d, "ringprofd: opened "), 0);
+	daemon_terminate(&d);
 	cr_assert_eq(deploy_count_events(d.state), 1000);
-	deploy_daemon_cleanup(&d);
+	daemon_cleanup(&d);
 }

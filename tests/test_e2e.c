@@ -28,18 +28,10 @@
 
 #include <ringprof/reader.h>
 
-extern char **environ;
+#include "harness.h"
 
 #define E2E_MAX_CLIENTS 16
 #define E2E_MAX_THREADS 8
-
-struct e2e_env {
-	char dir[64];
-	char sock[128];
-	char state[128];
-	char log[128];
-	pid_t daemon;
-};
 
 struct e2e_client {
 	pid_t pid;
@@ -47,166 +39,27 @@ struct e2e_client {
 	uint64_t no_slot;    /* its events dropped for want of a ring slot */
 };
 
-static struct e2e_env env;
+static struct daemon e2e_daemon;
 static bool e2e_unnamed_ok;   /* threads may have lost their name event */
 
-static const char *e2e_build_dir(void)
+static void e2e_setup(void)
 {
-	const char *b = getenv("RINGPROF_BUILD_DIR");
+	static const char *const args[] = { "--log-level", "info", NULL };
 
-	return b ? b : RINGPROF_BUILD_DIR;
-}
-
-static int64_t e2e_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void e2e_sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static bool e2e_socket_is_up(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool up;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return false;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	up = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return up;
-}
-
-static void e2e_dump_log(void)
-{
-	char line[512];
-	FILE *f = fopen(env.log, "r");
-
-	if (!f)
-		return;
-	fprintf(stderr, "---- ringprofd log ----\n");
-	while (fgets(line, sizeof(line), f))
-		fputs(line, stderr);
-	fclose(f);
-}
-
-static void e2e_daemon_start(void)
-{
-	char bin[512];
-	posix_spawn_file_actions_t fa;
-	int64_t deadline;
-
-	strcpy(env.dir, "/tmp/ringprof-e2e.XXXXXX");
-	cr_assert_not_null(mkdtemp(env.dir));
-	snprintf(env.sock, sizeof(env.sock), "%s/rp.sock", env.dir);
-	snprintf(env.state, sizeof(env.state), "%s/state", env.dir);
-	snprintf(env.log, sizeof(env.log), "%s/ringprofd.log", env.dir);
-	snprintf(bin, sizeof(bin), "%s/daemon/ringprofd", e2e_build_dir());
-
-	char *argv[] = { bin, "--socket", env.sock, "--state-dir", env.state,
-			 "--log-level", "info", NULL };
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 2, env.log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	cr_assert_eq(posix_spawn(&env.daemon, bin, &fa, NULL, argv, environ), 0,
-		     "cannot start %s", bin);
-	posix_spawn_file_actions_destroy(&fa);
-
-	deadline = e2e_now_ms() + 10000;
-	while (!e2e_socket_is_up(env.sock)) {
-		int st;
-
-		if (waitpid(env.daemon, &st, WNOHANG) == env.daemon) {
-			e2e_dump_log();
-			cr_assert_fail("ringprofd exited during start-up (status %d)", st);
-		}
-		if (e2e_now_ms() > deadline) {
-			e2e_dump_log();
-			cr_assert_fail("ringprofd did not listen on %s within 10 s", env.sock);
-		}
-		e2e_sleep_ms(10);
-	}
-}
-
-/* SIGTERM the daemon and return its exit status (-1 if killed by a signal). */
-static int e2e_daemon_stop(void)
-{
-	int st;
-	int64_t deadline = e2e_now_ms() + 30000;
-
-	kill(env.daemon, SIGTERM);
-	while (waitpid(env.daemon, &st, WNOHANG) != env.daemon) {
-		if (e2e_now_ms() > deadline) {
-			kill(env.daemon, SIGKILL);
-			waitpid(env.daemon, &st, 0);
-			e2e_dump_log();
-			cr_assert_fail("ringprofd did not exit within 30 s of SIGTERM");
-		}
-		e2e_sleep_ms(10);
-	}
-	env.daemon = 0;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	daemon_start(&e2e_daemon, args);
 }
 
 static void e2e_teardown(void)
 {
-	char cmd[256];
-
-	if (env.daemon > 0) {
-		kill(env.daemon, SIGKILL);
-		waitpid(env.daemon, NULL, 0);
-	}
-	if (env.dir[0] && !getenv("RINGPROF_TEST_KEEP")) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", env.dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "cannot remove %s\n", env.dir);
-	}
-	memset(&env, 0, sizeof(env));
+	daemon_cleanup(&e2e_daemon);
 }
 
 static struct e2e_client e2e_client_spawn_env(const char *session, const char *const *args,
 					      const char *extra_env)
 {
-	char bin[512], sockenv[200], sessenv[100];
-	char *argv[16];
-	char *envp[8];
-	int pipefd[2], n = 0;
-	posix_spawn_file_actions_t fa;
-	struct e2e_client c;
+	struct e2e_client c = { 0 };
 
-	snprintf(bin, sizeof(bin), "%s/tests/e2e_client", e2e_build_dir());
-	argv[n++] = bin;
-	for (; *args && n < 15; args++)
-		argv[n++] = (char *)*args;
-	argv[n] = NULL;
-	snprintf(sockenv, sizeof(sockenv), "RINGPROF_SOCKET=%s", env.sock);
-	snprintf(sessenv, sizeof(sessenv), "RINGPROF_SESSION=%s", session);
-	n = 0;
-	envp[n++] = sockenv;
-	envp[n++] = sessenv;
-	envp[n++] = "RINGPROF_CLOCK=monotonic";
-	if (getenv("ASAN_OPTIONS"))
-		envp[n++] = "ASAN_OPTIONS=detect_leaks=0";
-	if (extra_env)
-		envp[n++] = (char *)extra_env;
-	envp[n] = NULL;
-
-	cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-	cr_assert_eq(posix_spawn(&c.pid, bin, &fa, NULL, argv, envp), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	close(pipefd[1]);
-	c.out = fdopen(pipefd[0], "r");
-	cr_assert_not_null(c.out);
+	c.pid = client_spawn(e2e_daemon.sock, session, args, extra_env, &c.out);
 	return c;
 }
 
@@ -305,7 +158,7 @@ static struct e2e_proc *e2e_proc_of(struct e2e_read *rd, uint32_t pid)
  * sealed, every block whole, every string defined) and check each event. */
 static void e2e_read_all(struct e2e_read *rd)
 {
-	const char *paths[] = { env.state };
+	const char *paths[] = { e2e_daemon.state };
 	char err[512];
 	struct rp_reader *r;
 	struct rp_item it;
@@ -374,7 +227,7 @@ static void e2e_read_all(struct e2e_read *rd)
 			break;
 		}
 	}
-	cr_assert_eq(ret, 0, "reading %s: %s", env.state, rp_reader_error(r));
+	cr_assert_eq(ret, 0, "reading %s: %s", e2e_daemon.state, rp_reader_error(r));
 	rp_reader_close(r);
 }
 
@@ -392,10 +245,10 @@ static struct e2e_thread *e2e_worker(struct e2e_proc *p, int t)
  * with the trailer), i.e. the daemon noticed the client's death on its own. */
 static void e2e_wait_sealed(pid_t pid, unsigned want_files)
 {
-	int64_t deadline = e2e_now_ms() + 20000;
+	uint64_t deadline = now_ms() + WAIT_MS;
 
 	for (;;) {
-		const char *paths[] = { env.state };
+		const char *paths[] = { e2e_daemon.state };
 		char err[512];
 		struct rp_reader *r = rp_reader_open(paths, 1, 0, err, sizeof(err));
 		struct rp_item it;
@@ -414,16 +267,13 @@ static void e2e_wait_sealed(pid_t pid, unsigned want_files)
 		rp_reader_close(r);
 		if (files >= want_files && sealed == files)
 			return;
-		if (e2e_now_ms() > deadline) {
-			e2e_dump_log();
-			cr_assert_fail("segments of pid %d not sealed within 20 s "
-				       "(%u files, %u sealed)", pid, files, sealed);
-		}
-		e2e_sleep_ms(20);
+		cr_assert_leq(now_ms(), deadline, "segments of pid %d not sealed (%u files, %u "
+			      "sealed); log:\n%s", pid, files, sealed, slurp_text(e2e_daemon.log));
+		nap_ms(20);
 	}
 }
 
-TestSuite(e2e, .init = e2e_daemon_start, .fini = e2e_teardown, .timeout = 300);
+TestSuite(e2e, .init = e2e_setup, .fini = e2e_teardown, .timeout = 300);
 
 Test(e2e, eight_clients_four_threads_every_event_in_order_and_accounted)
 {
@@ -437,7 +287,7 @@ Test(e2e, eight_clients_four_threads_every_event_in_order_and_accounted)
 		c[i] = e2e_client_spawn("eight", args);
 	for (int i = 0; i < CLIENTS; i++)
 		cr_assert_eq(e2e_client_finish(&c[i], committed[i], &dropped[i]), THREADS);
-	cr_assert_eq(e2e_daemon_stop(), 0, "ringprofd did not exit 0 on SIGTERM");
+	daemon_terminate(&e2e_daemon);
 
 	e2e_read_all(&rd);
 	cr_assert_eq(rd.nprocs, CLIENTS);
@@ -502,7 +352,7 @@ Test(e2e, sigkill_client_loses_nothing_it_committed)
 		cr_assert_eq(th->loss.client_dropped, 0);
 		cr_assert_eq(th->loss.daemon_dropped, 0);
 	}
-	cr_assert_eq(e2e_daemon_stop(), 0);
+	daemon_terminate(&e2e_daemon);
 }
 
 Test(e2e, sigkill_client_while_recording_leaves_a_sealed_segment_with_every_event_accounted)
@@ -513,7 +363,7 @@ Test(e2e, sigkill_client_while_recording_leaves_a_sealed_segment_with_every_even
 	struct e2e_proc *p;
 
 	e2e_client_expect_line(&c, "running");
-	e2e_sleep_ms(300);
+	nap_ms(300);
 	cr_assert_eq(kill(c.pid, SIGKILL), 0);
 	cr_assert_eq(waitpid(c.pid, NULL, 0), c.pid);
 	fclose(c.out);
@@ -539,7 +389,7 @@ Test(e2e, sigkill_client_while_recording_leaves_a_sealed_segment_with_every_even
 		if (th->loss.client_dropped == 0 && th->loss.daemon_dropped == 0)
 			cr_assert(th->contiguous);
 	}
-	cr_assert_eq(e2e_daemon_stop(), 0);
+	daemon_terminate(&e2e_daemon);
 }
 
 Test(e2e, sigterm_daemon_while_clients_run_seals_everything_and_clients_go_on)
@@ -553,11 +403,11 @@ Test(e2e, sigterm_daemon_while_clients_run_seals_everything_and_clients_go_on)
 		c[i] = e2e_client_spawn("term", args);
 	for (int i = 0; i < CLIENTS; i++)
 		e2e_client_expect_line(&c[i], "running");
-	e2e_sleep_ms(300);
-	cr_assert_eq(e2e_daemon_stop(), 0, "ringprofd did not exit 0 on SIGTERM");
+	nap_ms(300);
+	daemon_terminate(&e2e_daemon);
 
 	/* The clients keep recording into rings nobody drains any more. */
-	e2e_sleep_ms(300);
+	nap_ms(300);
 	for (int i = 0; i < CLIENTS; i++) {
 		uint64_t committed[E2E_MAX_THREADS] = { 0 }, dropped;
 
@@ -596,7 +446,7 @@ Test(e2e, events_of_threads_without_a_ring_slot_are_counted_not_lost)
 
 	cr_assert_eq(e2e_client_finish(&c, committed, &dropped), THREADS);
 	cr_assert_gt(c.no_slot, 0, "four threads shared one slot without a drop");
-	cr_assert_eq(e2e_daemon_stop(), 0);
+	daemon_terminate(&e2e_daemon);
 
 	e2e_unnamed_ok = true;
 	e2e_read_all(&rd);
@@ -635,7 +485,7 @@ Test(e2e, events_recorded_across_many_drain_ticks_share_blocks)
 	struct e2e_proc *p;
 
 	cr_assert_eq(e2e_client_finish(&c, committed, &dropped), 2);
-	cr_assert_eq(e2e_daemon_stop(), 0);
+	daemon_terminate(&e2e_daemon);
 	e2e_read_all(&rd);
 	p = e2e_proc_of(&rd, (uint32_t)c.pid);
 	for (int t = 0; t < 2; t++) {

@@ -31,198 +31,18 @@
 #include <ringprof/shm.h>
 #include <ringprof/wire.h>
 
-#define WAIT_MS 15000
+#include "harness.h"
 
-struct daemon {
-	pid_t pid;
-	char dir[64];
-	char sock[128];
-	char state[128];
-	char log[128];
-};
+/* encoders flush within 20 ms: drained events are soon written */
+static const char *const flush[] = { "--flush-ms", "20", NULL };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void nap_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static const char *build_dir(void)
-{
-	const char *dir = getenv("RINGPROF_BUILD_DIR");
-
-	return dir ? dir : RINGPROF_BUILD_DIR;
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, cap = 0, got;
-
-	if (f == NULL)
-		return strdup("");
-	do {
-		if (cap - n < 4096) {
-			cap = cap ? cap * 2 : 8192;
-			buf = realloc(buf, cap + 1);
-			cr_assert_not_null(buf);
-		}
-		got = fread(buf + n, 1, cap - n, f);
-		n += got;
-	} while (got != 0);
-	fclose(f);
-	buf[n] = '\0';
-	return buf;
-}
-
-static int sock_connect(const char *path)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = 10 };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	cr_assert_geq(fd, 0);
-	strncpy(addr.sun_path, path, sizeof(addr.sun_path) - 1);
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		close(fd);
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	return fd;
-}
-
-/* ---- the daemon ---- */
-
-static void daemon_start(struct daemon *d, const char *const *extra)
-{
-	const char *argv[32];
-	char bin[512];
-	int argc = 0, logfd;
-	uint64_t end;
-
-	strcpy(d->dir, "/tmp/ringprof-status-XXXXXX");
-	cr_assert_not_null(mkdtemp(d->dir));
-	snprintf(d->sock, sizeof(d->sock), "%s/sock", d->dir);
-	snprintf(d->state, sizeof(d->state), "%s/state", d->dir);
-	snprintf(d->log, sizeof(d->log), "%s/log", d->dir);
-	snprintf(bin, sizeof(bin), "%s/daemon/ringprofd", build_dir());
-	argv[argc++] = bin;
-	argv[argc++] = "--socket";
-	argv[argc++] = d->sock;
-	argv[argc++] = "--state-dir";
-	argv[argc++] = d->state;
-	/* encoders flush within 20 ms: drained events are soon written */
-	argv[argc++] = "--flush-ms";
-	argv[argc++] = "20";
-	for (; extra != NULL && *extra != NULL; extra++)
-		argv[argc++] = *extra;
-	argv[argc] = NULL;
-	logfd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	cr_assert_geq(logfd, 0);
-	d->pid = fork();
-	cr_assert_geq(d->pid, 0);
-	if (d->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(logfd, STDOUT_FILENO);
-		dup2(logfd, STDERR_FILENO);
-		execv(argv[0], (char *const *)argv);
-		dprintf(logfd, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(logfd);
-	end = now_ms() + WAIT_MS;
-	for (;;) {
-		int status, fd;
-
-		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-			d->pid = 0;
-			cr_assert_fail("ringprofd exited at start-up (status 0x%x):\n%s", status,
-				       slurp(d->log));
-		}
-		if ((fd = sock_connect(d->sock)) >= 0) {
-			close(fd);
-			return;
-		}
-		cr_assert_leq(now_ms(), end, "ringprofd did not listen on %s", d->sock);
-		nap_ms(2);
-	}
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(path);
-}
-
-/* SIGTERM; the daemon must exit 0 (under ASan: without a leak). */
-static void daemon_stop(struct daemon *d)
-{
-	uint64_t end = now_ms() + WAIT_MS;
-	int status;
-
-	kill(d->pid, SIGTERM);
-	while (waitpid(d->pid, &status, WNOHANG) != d->pid) {
-		cr_assert_leq(now_ms(), end, "ringprofd did not exit after SIGTERM");
-		nap_ms(2);
-	}
-	d->pid = 0;
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		  "ringprofd status 0x%x; log:\n%s", status, slurp(d->log));
-	nftw(d->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* ---- programs ---- */
-
-/* Run argv with stdout and stderr into files under dir, env (NULL or one
- * "NAME=value") added; the exit status, -1 when killed. */
-static int run(const char *dir, const char *const *argv, const char *env, char **out,
-	       char **err)
-{
-	char opath[160], epath[160];
-	pid_t pid;
-	int status;
-
-	snprintf(opath, sizeof(opath), "%s/run.out", dir);
-	snprintf(epath, sizeof(epath), "%s/run.err", dir);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		int o = open(opath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(epath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (o < 0 || e < 0)
-			_exit(126);
-		dup2(o, STDOUT_FILENO);
-		dup2(e, STDERR_FILENO);
-		unsetenv("RINGPROF_SOCKET");
-		if (env != NULL)
-			putenv((char *)env);
-		execv(argv[0], (char *const *)argv);
-		dprintf(e, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	*out = slurp(opath);
-	*err = slurp(epath);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
+/* The built `ringprof`, in a buffer of its own: argument lists made at the
+ * top of a test hold it across later build_path() calls. */
 static const char *cli_path(void)
 {
 	static char path[512];
 
-	snprintf(path, sizeof(path), "%s/tools/cli/ringprof", build_dir());
+	snprintf(path, sizeof(path), "%s", build_path("tools/cli/ringprof"));
 	return path;
 }
 
@@ -232,9 +52,9 @@ static char *status_run(const struct daemon *d, bool json)
 	const char *argv[] = { cli_path(), "status", "--socket", d->sock,
 			       json ? "--json" : NULL, NULL };
 	char *out, *err;
-	int rc = run(d->dir, argv, NULL, &out, &err);
+	int status = run(argv, NULL, &out, &err);
 
-	cr_assert_eq(rc, 0, "ringprof status exited %d: %s", rc, err);
+	cr_assert(exited_with(status, 0), "ringprof status ended with 0x%x: %s", status, err);
 	cr_assert_str_empty(err);
 	free(err);
 	return out;
@@ -246,17 +66,13 @@ static char *status_summary(const struct daemon *d)
 	char *json = status_run(d, true), *out, *err, path[160], script[512];
 	const char *sh[] = { "/bin/sh", "-c", "exec \"$0\" \"$1\" < \"$2\"", RINGPROF_PYTHON3,
 			     script, path, NULL };
-	FILE *f;
-	int rc;
+	int status;
 
 	snprintf(script, sizeof(script), "%s/tests/status_check.py", RINGPROF_SOURCE_DIR);
 	snprintf(path, sizeof(path), "%s/status.json", d->dir);
-	f = fopen(path, "w");
-	cr_assert_not_null(f);
-	fputs(json, f);
-	fclose(f);
-	rc = run(d->dir, sh, NULL, &out, &err);
-	cr_assert_eq(rc, 0, "status_check.py: %s\ndocument:\n%s", err, json);
+	write_text(path, json);
+	status = run(sh, NULL, &out, &err);
+	cr_assert(exited_with(status, 0), "status_check.py: %s\ndocument:\n%s", err, json);
 	free(json);
 	free(err);
 	return out;
@@ -273,11 +89,38 @@ static void status_wait(const struct daemon *d, const char *want)
 		if (strcmp(got, want) == 0)
 			break;
 		if (now_ms() > end)
-			cr_assert_str_eq(got, want, "daemon log:\n%s", slurp(d->log));
+			cr_assert_str_eq(got, want, "daemon log:\n%s", slurp_text(d->log));
 		free(got);
 		nap_ms(20);
 	}
 	free(got);
+}
+
+/* Whether got is want, or only starts with it when prefix ("" is always
+ * exact). */
+static bool text_is(const char *got, const char *want, bool prefix)
+{
+	if (prefix && want[0] != '\0')
+		return strncmp(got, want, strlen(want)) == 0;
+	return strcmp(got, want) == 0;
+}
+
+/* Run argv, expecting exit code and stdout and stderr exactly out and err,
+ * or starting with them when prefix. */
+static void cli_expect(const char *const *argv, int code, const char *out, const char *err,
+		       bool prefix)
+{
+	char *o, *e;
+	int status = run(argv, NULL, &o, &e);
+
+	cr_assert(exited_with(status, code), "%s %s: status 0x%x, expected exit %d: %s", argv[1],
+		  argv[2] ? argv[2] : "", status, code, e);
+	cr_assert(text_is(o, out, prefix), "stdout:\n%s\nexpected%s:\n%s", o,
+		  prefix ? " to start" : "", out);
+	cr_assert(text_is(e, err, prefix), "stderr:\n%s\nexpected%s:\n%s", e,
+		  prefix ? " to start" : "", err);
+	free(o);
+	free(e);
 }
 
 /* ---- real clients ---- */
@@ -289,38 +132,15 @@ struct client {
 
 /* e2e_client with args, recording for session; waits for its first line
  * ("paused" or "running"). */
-static struct client client_spawn(const struct daemon *d, const char *session,
-				  const char *const *args)
+static struct client status_client_spawn(const struct daemon *d, const char *session,
+					 const char *const *args)
 {
-	char bin[512], line[64];
-	const char *argv[16];
 	struct client c;
-	int fds[2], n = 0;
+	char line[64];
 
-	snprintf(bin, sizeof(bin), "%s/tests/e2e_client", build_dir());
-	argv[n++] = bin;
-	for (; *args != NULL; args++)
-		argv[n++] = *args;
-	argv[n] = NULL;
-	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
-	c.pid = fork();
-	cr_assert_geq(c.pid, 0);
-	if (c.pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(fds[1], STDOUT_FILENO);
-		setenv("RINGPROF_SOCKET", d->sock, 1);
-		setenv("RINGPROF_SESSION", session, 1);
-		setenv("RINGPROF_CLOCK", "monotonic", 1);
-		if (getenv("ASAN_OPTIONS"))
-			setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	c.out = fdopen(fds[0], "r");
-	cr_assert_not_null(c.out);
+	c.pid = client_spawn(d->sock, session, args, NULL, &c.out);
 	cr_assert_not_null(fgets(line, sizeof(line), c.out), "e2e_client said nothing; log:\n%s",
-			   slurp(d->log));
+			   slurp_text(d->log));
 	cr_assert(strcmp(line, "paused\n") == 0 || strcmp(line, "running\n") == 0,
 		  "e2e_client: %s", line);
 	return c;
@@ -368,29 +188,68 @@ static void reply_expect(int fd, int status, const char *reason)
 	cr_assert_leq(recv(fd, &more, 1, 0), 0);
 }
 
+/* Control buffer for one descriptor. */
+union msg_fd {
+	struct cmsghdr align;
+	char buf[CMSG_SPACE(sizeof(int))];
+};
+
+/* Attach fd to msg (SCM_RIGHTS) through u. */
+static void msg_attach(struct msghdr *msg, union msg_fd *u, int fd)
+{
+	struct cmsghdr *cm;
+
+	memset(u, 0, sizeof(*u));
+	msg->msg_control = u->buf;
+	msg->msg_controllen = sizeof(u->buf);
+	cm = CMSG_FIRSTHDR(msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+}
+
 /* Send n bytes of buf as a status peer, optionally with an fd attached. */
 static void peer_send(int fd, const void *buf, size_t n, int attach)
 {
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = n };
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
+	union msg_fd u;
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	if (attach >= 0) {
-		struct cmsghdr *cm;
-
-		memset(&u, 0, sizeof(u));
-		msg.msg_control = u.buf;
-		msg.msg_controllen = sizeof(u.buf);
-		cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &attach, sizeof(int));
-	}
+	if (attach >= 0)
+		msg_attach(&msg, &u, attach);
 	cr_assert_eq(sendmsg(fd, &msg, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+/* One malformed status request and the reply it must get. */
+struct request_case {
+	uint16_t version, size;   /* 0: as request_init() sets them */
+	uint32_t flags;
+	size_t send;              /* bytes sent; 0: all 16 */
+	bool shut;                /* shut the writing side after sending */
+	int attach;               /* a descriptor attached, or -1 */
+	int status;
+	const char *reason;
+};
+
+/* Send the request of c on a new connection and expect its reply. */
+static void request_expect(const struct daemon *d, const struct request_case *c)
+{
+	struct rp_status_request q;
+	int fd = sock_connect(d->sock);
+
+	cr_assert_geq(fd, 0);
+	request_init(&q);
+	if (c->version != 0)
+		q.version = c->version;
+	if (c->size != 0)
+		q.size = c->size;
+	q.flags = c->flags;
+	peer_send(fd, &q, c->send ? c->send : sizeof(q), c->attach);
+	if (c->shut)
+		shutdown(fd, SHUT_WR);
+	reply_expect(fd, c->status, c->reason);
+	close(fd);
 }
 
 /* Register as a client with a minimal sealed region, then break the
@@ -406,12 +265,8 @@ static void hostile_client(const char *sock, int ready)
 	struct rp_hello hello;
 	struct rp_answer a;
 	struct iovec iov[2];
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
+	union msg_fd u;
 	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
-	struct cmsghdr *cm;
 	int memfd, fd;
 
 	memfd = memfd_create("ringprof-test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -449,14 +304,7 @@ static void hostile_client(const char *sock, int ready)
 	hello.cmdline_len = sizeof(cmdline) - 1;
 	iov[0] = (struct iovec){ .iov_base = &hello, .iov_len = sizeof(hello) };
 	iov[1] = (struct iovec){ .iov_base = (void *)cmdline, .iov_len = hello.cmdline_len };
-	memset(&u, 0, sizeof(u));
-	msg.msg_control = u.buf;
-	msg.msg_controllen = sizeof(u.buf);
-	cm = CMSG_FIRSTHDR(&msg);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &memfd, sizeof(int));
+	msg_attach(&msg, &u, memfd);
 	fd = sock_connect(sock);
 	if (fd < 0 || sendmsg(fd, &msg, MSG_NOSIGNAL) != (ssize_t)(sizeof(hello) + hello.cmdline_len))
 		_exit(13);
@@ -481,10 +329,10 @@ static void two_clients(const struct daemon *d, struct client c[2], char cmd[2][
 	static const char *const a[] = { "--threads", "2", "--pause-at", "1000", NULL };
 	static const char *const b[] = { "--threads", "3", "--pause-at", "500", NULL };
 
-	c[0] = client_spawn(d, "alpha", a);
-	c[1] = client_spawn(d, "beta", b);
-	snprintf(cmd[0], 600, "%s/tests/e2e_client --threads 2 --pause-at 1000", build_dir());
-	snprintf(cmd[1], 600, "%s/tests/e2e_client --threads 3 --pause-at 500", build_dir());
+	c[0] = status_client_spawn(d, "alpha", a);
+	c[1] = status_client_spawn(d, "beta", b);
+	snprintf(cmd[0], 600, "%s --threads 2 --pause-at 1000", build_path("tests/e2e_client"));
+	snprintf(cmd[1], 600, "%s --threads 3 --pause-at 500", build_path("tests/e2e_client"));
 }
 
 Test(status, json_lists_the_recording_clients_with_exact_counts, .timeout = 90)
@@ -497,7 +345,7 @@ Test(status, json_lists_the_recording_clients_with_exact_counts, .timeout = 90)
 	const unsigned th[2] = { 2, 3 };
 	const char *sess[2] = { "alpha", "beta" };
 
-	daemon_start(&d, NULL);
+	daemon_start(&d, flush);
 	two_clients(&d, c, cmd);
 	for (int i = 0; i < 2; i++)
 		snprintf(line[i], sizeof(line[i]),
@@ -532,7 +380,7 @@ Test(status, table_has_a_header_block_and_one_row_per_client, .timeout = 90)
 	const char *lines[16];
 	int n = 0, rc;
 
-	daemon_start(&d, NULL);
+	daemon_start(&d, flush);
 	two_clients(&d, c, cmd);
 	snprintf(want, sizeof(want),
 		 "totals clients=2 quarantined=0 events=%u dropped=0/0/0 omitted=0\n", ev[0] + ev[1]);
@@ -543,12 +391,12 @@ Test(status, table_has_a_header_block_and_one_row_per_client, .timeout = 90)
 		free(s);
 		if (done)
 			break;
-		cr_assert_leq(now_ms(), end, "events not written; log:\n%s", slurp(d.log));
+		cr_assert_leq(now_ms(), end, "events not written; log:\n%s", slurp_text(d.log));
 	}
 	/* the socket from the environment, as clients find it */
 	snprintf(env, sizeof(env), "RINGPROF_SOCKET=%s", d.sock);
-	rc = run(d.dir, argv, env, &out, &err);
-	cr_assert_eq(rc, 0, "%s", err);
+	rc = run(argv, (const char *[]){ env, NULL }, &out, &err);
+	cr_assert(exited_with(rc, 0), "%s", err);
 	cr_assert_str_empty(err);
 	for (char *l = strtok_r(out, "\n", &save); l && n < 16; l = strtok_r(NULL, "\n", &save))
 		lines[n++] = l;
@@ -597,7 +445,7 @@ Test(status, a_quarantined_client_shows_its_reason_while_it_lives, .timeout = 60
 	char want[1024], r, *out, *save = NULL;
 	bool seen = false;
 
-	daemon_start(&d, NULL);
+	daemon_start(&d, flush);
 	cr_assert_eq(pipe2(ready, O_CLOEXEC), 0);
 	pid = fork();
 	cr_assert_geq(pid, 0);
@@ -645,64 +493,48 @@ Test(status, a_quarantined_client_shows_its_reason_while_it_lives, .timeout = 60
 
 Test(status, no_daemon_is_a_clear_error, .timeout = 30)
 {
-	char dir[] = "/tmp/ringprof-status-XXXXXX", sock[128], want[256], *out, *err;
+	char dir[64], sock[128], want[256];
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	const char *argv[] = { cli_path(), "status", "--socket", sock, NULL };
-	int fd, rc;
+	int fd;
 
-	cr_assert_not_null(mkdtemp(dir));
+	tmpdir_make(dir);
 	snprintf(sock, sizeof(sock), "%s/none.sock", dir);
-	rc = run(dir, argv, NULL, &out, &err);
 	snprintf(want, sizeof(want), "ringprof: status: cannot connect to %s: "
 		 "No such file or directory\n", sock);
-	cr_assert_eq(rc, 1);
-	cr_assert_str_empty(out);
-	cr_assert_str_eq(err, want);
-	free(out);
-	free(err);
+	cli_expect(argv, 1, "", want, false);
 
 	/* a socket file nobody listens on */
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	strcpy(addr.sun_path, sock);
 	cr_assert_eq(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
 	close(fd);
-	rc = run(dir, argv, NULL, &out, &err);
 	snprintf(want, sizeof(want), "ringprof: status: cannot connect to %s: "
 		 "Connection refused\n", sock);
-	cr_assert_eq(rc, 1);
-	cr_assert_str_empty(out);
-	cr_assert_str_eq(err, want);
-	free(out);
-	free(err);
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	cli_expect(argv, 1, "", want, false);
+	rm_rf(dir);
 }
 
 Test(status, a_peer_outside_allow_users_is_refused_with_the_reason, .timeout = 30)
 {
 	/* a uid that is not ours */
 	const char *other = getuid() == 0 ? "65534" : "0";
-	const char *extra[] = { "--allow-users", other, NULL };
+	const char *extra[] = { "--flush-ms", "20", "--allow-users", other, NULL };
 	struct passwd *pw = getpwuid(getuid());
 	struct daemon d;
-	char want[256], who[64], *out, *err;
+	char want[256], who[64], *out;
 	const char *argv[] = { cli_path(), "status", "--socket", d.sock, "--json", NULL };
-	int rc;
 
 	if (pw != NULL)
 		snprintf(who, sizeof(who), "uid %u (%.24s)", (unsigned)getuid(), pw->pw_name);
 	else
 		snprintf(who, sizeof(who), "uid %u", (unsigned)getuid());
 	daemon_start(&d, extra);
-	rc = run(d.dir, argv, NULL, &out, &err);
 	snprintf(want, sizeof(want), "ringprof: status: refused by the daemon: "
 		 "%s is not in allow-users\n", who);
-	cr_assert_eq(rc, 1);
-	cr_assert_str_empty(out);
-	cr_assert_str_eq(err, want);
-	free(out);
-	free(err);
+	cli_expect(argv, 1, "", want, false);
 	/* one log line names the peer and the reason */
-	out = slurp(d.log);
+	out = slurp_text(d.log);
 	{
 		char *l = strstr(out, "ringprofd: status request of pid ");
 		char line[256];
@@ -718,31 +550,52 @@ Test(status, a_peer_outside_allow_users_is_refused_with_the_reason, .timeout = 3
 	daemon_stop(&d);
 }
 
+/* Events of the one client of session steady in the summary; false while
+ * the daemon does not list its thread. */
+static bool steady_events(const struct daemon *d, unsigned long long *events)
+{
+	char *s = status_summary(d), *c = strstr(s, "\nclient");
+	bool listed = c != NULL &&
+		      sscanf(c, "\nclient pid=%*d name=e2e_client session=steady state=active "
+			     "reason=None threads=1 rings_in_use=1 events=%llu", events) == 1;
+
+	free(s);
+	return listed;
+}
+
 Test(status, malformed_requests_are_answered_and_recording_goes_on, .timeout = 90)
 {
 	static const char *const rec[] = { "--threads", "1", "--forever", "--pace-ms", "20", NULL };
+	static const struct request_case malformed[] = {
+		/* cut off after the prefix */
+		{ .send = 11, .shut = true, .attach = -1, .status = -EPROTO,
+		  .reason = "status request cut off after 11 of 16 bytes" },
+		{ .version = 99, .attach = -1, .status = -EPROTONOSUPPORT,
+		  .reason = "unsupported protocol version 99 (this daemon speaks version 1)" },
+		{ .size = 8, .attach = -1, .status = -EPROTO,
+		  .reason = "status request size 8, expected 16" },
+		/* flags no version defines */
+		{ .flags = 1, .attach = -1, .status = -EINVAL,
+		  .reason = "unknown status request flags 0x1" },
+		{ .attach = STDIN_FILENO, .status = -EINVAL,
+		  .reason = "a status request carries no file descriptors" },
+		/* a peer that stalls is answered at the handshake deadline */
+		{ .send = 8, .attach = -1, .status = -ETIMEDOUT,
+		  .reason = "status request not completed within 2000 ms" },
+	};
 	struct rp_status_request q;
 	struct daemon d;
 	struct client c;
-	char want[512], line[128], *s;
+	char want[512], line[128];
 	unsigned long long committed = 0, before, after;
 	int fd, status;
 
-	daemon_start(&d, NULL);
-	c = client_spawn(&d, "steady", rec);
+	daemon_start(&d, flush);
+	c = status_client_spawn(&d, "steady", rec);
 	/* the daemon learns of the thread at its first drain after the claim */
-	for (uint64_t end = now_ms() + WAIT_MS;; usleep(10000)) {
-		int n;
-
-		s = status_summary(&d);
-		n = sscanf(strstr(s, "\nclient"), "\nclient pid=%*d name=e2e_client session=steady "
-			   "state=active reason=None threads=1 rings_in_use=1 events=%llu", &before);
-		if (n == 1)
-			break;
-		cr_assert_leq(now_ms(), end, "%s", s);
-		free(s);
-	}
-	free(s);
+	for (uint64_t end = now_ms() + WAIT_MS; !steady_events(&d, &before); nap_ms(10))
+		cr_assert_leq(now_ms(), end, "the client's thread is not listed; log:\n%s",
+			      slurp_text(d.log));
 
 	/* cut off inside the 8-byte prefix: closed like any short hello */
 	fd = sock_connect(d.sock);
@@ -750,58 +603,13 @@ Test(status, malformed_requests_are_answered_and_recording_goes_on, .timeout = 9
 	peer_send(fd, &q, 5, -1);
 	close(fd);
 
-	/* cut off after the prefix */
-	fd = sock_connect(d.sock);
-	peer_send(fd, &q, 11, -1);
-	shutdown(fd, SHUT_WR);
-	reply_expect(fd, -EPROTO, "status request cut off after 11 of 16 bytes");
-	close(fd);
-
-	/* an unknown version */
-	fd = sock_connect(d.sock);
-	q.version = 99;
-	peer_send(fd, &q, sizeof(q), -1);
-	reply_expect(fd, -EPROTONOSUPPORT,
-		     "unsupported protocol version 99 (this daemon speaks version 1)");
-	close(fd);
-
-	/* too small */
-	fd = sock_connect(d.sock);
-	request_init(&q);
-	q.size = 8;
-	peer_send(fd, &q, sizeof(q), -1);
-	reply_expect(fd, -EPROTO, "status request size 8, expected 16");
-	close(fd);
-
-	/* flags no version defines */
-	fd = sock_connect(d.sock);
-	request_init(&q);
-	q.flags = 1;
-	peer_send(fd, &q, sizeof(q), -1);
-	reply_expect(fd, -EINVAL, "unknown status request flags 0x1");
-	close(fd);
-
-	/* a file descriptor attached */
-	fd = sock_connect(d.sock);
-	request_init(&q);
-	peer_send(fd, &q, sizeof(q), STDIN_FILENO);
-	reply_expect(fd, -EINVAL, "a status request carries no file descriptors");
-	close(fd);
-
-	/* a peer that stalls is answered at the handshake deadline */
-	fd = sock_connect(d.sock);
-	peer_send(fd, &q, 8, -1);
-	reply_expect(fd, -ETIMEDOUT, "status request not completed within 2000 ms");
-	close(fd);
+	for (size_t i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++)
+		request_expect(&d, &malformed[i]);
 
 	/* the daemon still runs and the client still records */
-	cr_assert_eq(waitpid(d.pid, &status, WNOHANG), 0, "ringprofd died:\n%s", slurp(d.log));
+	cr_assert_eq(waitpid(d.pid, &status, WNOHANG), 0, "ringprofd died:\n%s", slurp_text(d.log));
 	for (uint64_t end = now_ms() + WAIT_MS;; nap_ms(20)) {
-		s = status_summary(&d);
-		cr_assert_eq(sscanf(strstr(s, "\nclient"), "\nclient pid=%*d name=e2e_client "
-				    "session=steady state=active reason=None threads=1 "
-				    "rings_in_use=1 events=%llu", &after), 1, "%s", s);
-		free(s);
+		cr_assert(steady_events(&d, &after), "the client is no longer listed");
 		if (after > before)
 			break;
 		cr_assert_leq(now_ms(), end, "no events written since the malformed requests");
@@ -824,18 +632,15 @@ Test(status, malformed_requests_are_answered_and_recording_goes_on, .timeout = 9
 
 Test(status, an_oversized_request_is_refused, .timeout = 30)
 {
-	struct rp_status_request q;
+	static const struct request_case big = {
+		.size = 4096, .attach = -1, .status = -EMSGSIZE,
+		.reason = "status request of 4096 bytes exceeds 16",
+	};
 	struct daemon d;
 	char *s;
-	int fd;
 
-	daemon_start(&d, NULL);
-	fd = sock_connect(d.sock);
-	request_init(&q);
-	q.size = 4096;
-	peer_send(fd, &q, sizeof(q), -1);
-	reply_expect(fd, -EMSGSIZE, "status request of 4096 bytes exceeds 16");
-	close(fd);
+	daemon_start(&d, flush);
+	request_expect(&d, &big);
 	/* and the next one is answered */
 	s = status_summary(&d);
 	cr_assert_str_eq(s, "totals clients=0 quarantined=0 events=0 dropped=0/0/0 omitted=0\n");
@@ -845,33 +650,20 @@ Test(status, an_oversized_request_is_refused, .timeout = 30)
 
 Test(status, usage_and_help, .timeout = 30)
 {
-	char dir[] = "/tmp/ringprof-status-XXXXXX", *out, *err;
-	const char *help[] = { cli_path(), "status", "--help", NULL };
-	const char *bad[] = { cli_path(), "status", "--bogus", NULL };
-	const char *noarg[] = { cli_path(), "status", "--socket", NULL };
-	const char *extra[] = { cli_path(), "status", "somewhere", NULL };
+	static const struct {
+		const char *arg;
+		int code;
+		const char *out, *err;    /* the start of each ("": empty) */
+	} cases[] = {
+		{ "--help", 0, "usage: ringprof status [--socket PATH] [--json]\n", "" },
+		{ "--bogus", 2, "", "ringprof status: unknown option '--bogus'\nusage:" },
+		{ "--socket", 2, "", "ringprof status: --socket needs a PATH\n" },
+		{ "somewhere", 2, "", "ringprof status: unexpected argument 'somewhere'\n" },
+	};
 
-	cr_assert_not_null(mkdtemp(dir));
-	cr_assert_eq(run(dir, help, NULL, &out, &err), 0);
-	cr_assert(strncmp(out, "usage: ringprof status [--socket PATH] [--json]\n", 48) == 0,
-		  "%s", out);
-	cr_assert_str_empty(err);
-	free(out);
-	free(err);
-	cr_assert_eq(run(dir, bad, NULL, &out, &err), 2);
-	cr_assert_str_empty(out);
-	cr_assert(strncmp(err, "ringprof status: unknown option '--bogus'\nusage:", 48) == 0,
-		  "%s", err);
-	free(out);
-	free(err);
-	cr_assert_eq(run(dir, noarg, NULL, &out, &err), 2);
-	cr_assert(strncmp(err, "ringprof status: --socket needs a PATH\n", 39) == 0, "%s", err);
-	free(out);
-	free(err);
-	cr_assert_eq(run(dir, extra, NULL, &out, &err), 2);
-	cr_assert(strncmp(err, "ringprof status: unexpected argument 'somewhere'\n", 48) == 0,
-		  "%s", err);
-	free(out);
-	free(err);
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *argv[] = { cli_path(), "status", cases[i].arg, NULL };
+
+		cli_expect(argv, cases[i].code, cases[i].out, cases[i].err, true);
+	}
 }

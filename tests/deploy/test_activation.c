@@ -39,15 +39,15 @@ static void activation_exe(pid_t pid, char *buf, size_t size)
 Test(activation, client_connecting_before_the_daemon_is_recorded, .timeout = 120)
 {
 	const char *args[] = { "--threads", "2", "--events", "5000", NULL };
-	struct deploy_daemon d;
+	struct daemon d;
 	char asan[600], ubsan[600], exe[512], real_daemon[512];
 	const char *argv[24];
 	uint64_t end;
 	pid_t pid, client;
-	int argc = 0, logfd, status;
+	int argc = 0, status;
 
-	deploy_daemon_paths(&d);
-	cr_assert_not_null(realpath(deploy_bin("daemon/ringprofd"), real_daemon));
+	daemon_dirs(&d);
+	cr_assert_not_null(realpath(build_path("daemon/ringprofd"), real_daemon));
 	argv[argc++] = activation_tool();
 	argv[argc++] = "-l";
 	argv[argc++] = d.sock;
@@ -69,43 +69,33 @@ Test(activation, client_connecting_before_the_daemon_is_recorded, .timeout = 120
 	argv[argc++] = "debug";
 	argv[argc] = NULL;
 
-	logfd = open(d.log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	cr_assert_geq(logfd, 0);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(logfd, STDOUT_FILENO);
-		dup2(logfd, STDERR_FILENO);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(logfd);
+	pid = spawn_logged(argv, d.log, 0);
 	d.pid = pid;
 
-	/* the socket exists, and no ringprofd runs yet */
-	end = deploy_now_ms() + DEPLOY_WAIT_MS;
-	while (access(d.sock, F_OK) != 0) {
-		cr_assert_eq(waitpid(pid, &status, WNOHANG), 0, "%s", deploy_slurp(d.log));
-		cr_assert_leq(deploy_now_ms(), end, "no socket at %s", d.sock);
-		deploy_nap();
+	/* the socket listens (systemd-socket-activate says so after listen(2):
+	 * the file alone exists from bind(2) on), and no ringprofd runs yet */
+	end = now_ms() + WAIT_MS;
+	while (access(d.sock, F_OK) != 0 || log_count(&d, "Listening on ") == 0) {
+		cr_assert_eq(waitpid(pid, &status, WNOHANG), 0, "%s", slurp_text(d.log));
+		cr_assert_leq(now_ms(), end, "no socket at %s", d.sock);
+		nap();
 	}
 	activation_exe(pid, exe, sizeof(exe));
 	cr_assert_str_neq(exe, real_daemon);
-	cr_assert_eq(deploy_count_lines(d.log, "ringprofd:"), 0);
+	cr_assert_eq(log_count(&d, "ringprofd:"), 0);
 
 	/* the client's connection starts the daemon, which registers it */
-	client = deploy_client_spawn(d.sock, "activated", args);
-	deploy_log_wait_n(d.log, "ringprofd: listening on the socket passed by systemd", 1);
+	client = client_spawn(d.sock, "activated", args, NULL, NULL);
+	log_wait_n(&d, "ringprofd: listening on the socket passed by systemd", 1);
 	activation_exe(pid, exe, sizeof(exe));
 	cr_assert_str_eq(exe, real_daemon);
-	deploy_client_wait(client);
-	deploy_log_wait_n(d.log, "gone", 1);
-	cr_assert_eq(deploy_count_lines(d.log, "refused"), 0);
+	client_wait_code(client, 0);
+	log_wait_n(&d, "gone", 1);
+	cr_assert_eq(log_count(&d, "refused"), 0);
 
-	deploy_daemon_stop(&d);
+	daemon_terminate(&d);
 	cr_assert_eq(deploy_count_events(d.state), 10000);
-	deploy_daemon_cleanup(&d);
+	daemon_cleanup(&d);
 }
 
 /* Next datagram of the notify socket, NUL-terminated, within the deadline. */
@@ -114,7 +104,7 @@ static void activation_notify_read(int fd, char *buf, size_t size)
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	ssize_t n;
 
-	cr_assert_eq(poll(&p, 1, DEPLOY_WAIT_MS), 1, "no message on NOTIFY_SOCKET");
+	cr_assert_eq(poll(&p, 1, WAIT_MS), 1, "no message on NOTIFY_SOCKET");
 	n = recv(fd, buf, size - 1, 0);
 	cr_assert_gt(n, 0);
 	buf[n] = '\0';
@@ -124,30 +114,30 @@ Test(activation, notify_socket_gets_ready_status_and_stopping, .timeout = 120)
 {
 	const char *forever[] = { "--threads", "1", "--forever", NULL };
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct deploy_daemon d;
+	struct daemon d;
 	char path[160], msg[512];
 	uint64_t end;
 	pid_t client;
 	int fd;
 
-	deploy_daemon_paths(&d);
+	daemon_dirs(&d);
 	snprintf(path, sizeof(path), "%s/notify", d.dir);
 	memcpy(addr.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
 	setenv("NOTIFY_SOCKET", path, 1);
-	deploy_daemon_start(&d, NULL);
+	daemon_spawn(&d, NULL, 0);
 	unsetenv("NOTIFY_SOCKET");
 
 	activation_notify_read(fd, msg, sizeof(msg));
 	cr_assert_str_eq(msg, "READY=1\nSTATUS=0 clients, 0 events/s, 0 dropped");
 
 	/* a recording client shows up in a STATUS= line within seconds */
-	client = deploy_client_spawn(d.sock, "status", forever);
-	end = deploy_now_ms() + DEPLOY_WAIT_MS;
+	client = client_spawn(d.sock, "status", forever, NULL, NULL);
+	end = now_ms() + WAIT_MS;
 	do {
-		cr_assert_leq(deploy_now_ms(), end, "no STATUS= line with the client");
+		cr_assert_leq(now_ms(), end, "no STATUS= line with the client");
 		activation_notify_read(fd, msg, sizeof(msg));
 		cr_assert(strncmp(msg, "STATUS=", 7) == 0, "unexpected message %s", msg);
 	} while (strncmp(msg, "STATUS=1 client, ", 17) != 0 || strstr(msg, " 0 events/s") != NULL);
@@ -162,13 +152,13 @@ Test(activation, notify_socket_gets_ready_status_and_stopping, .timeout = 120)
 	}
 
 	kill(client, SIGUSR1);
-	deploy_client_wait(client);
+	client_wait_code(client, 0);
 	kill(d.pid, SIGTERM);
 	do
 		activation_notify_read(fd, msg, sizeof(msg));
 	while (strncmp(msg, "STATUS=", 7) == 0);
 	cr_assert_str_eq(msg, "STOPPING=1");
-	deploy_daemon_stop(&d);
+	daemon_terminate(&d);
 	close(fd);
-	deploy_daemon_cleanup(&d);
+	daemon_cleanup(&d);
 }

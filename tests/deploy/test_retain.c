@@ -68,12 +68,12 @@ static bool retain_exists(const char *state, const char *session, const char *na
 }
 
 /* Record one sealed segment per client into each session given. */
-static void retain_record(struct deploy_daemon *d, const char *const *sessions)
+static void retain_record(struct daemon *d, const char *const *sessions)
 {
-	deploy_daemon_start(d, NULL);
+	daemon_spawn(d, NULL, 0);
 	for (; *sessions != NULL; sessions++)
 		deploy_client_run(d->sock, *sessions, "3000");
-	deploy_daemon_stop(d);
+	daemon_terminate(d);
 }
 
 static int retain_by_name(const void *a, const void *b)
@@ -85,14 +85,14 @@ Test(retain, bytes_remove_the_oldest_and_never_an_open_segment, .timeout = 120)
 {
 	const char *sessions[] = { "s", "s", "s", NULL };
 	const char *forever[] = { "--threads", "1", "--forever", NULL };
-	struct deploy_daemon d;
+	struct daemon d;
 	const char *extra[] = { "--config", d.conf, NULL };
 	struct retain_seg segs[RETAIN_FILES_MAX], now[RETAIN_FILES_MAX];
 	char text[128], want[1024];
 	pid_t holder;
 	int n;
 
-	deploy_daemon_paths(&d);
+	daemon_dirs(&d);
 	retain_record(&d, sessions);
 	n = retain_list(d.state, "s", segs);
 	cr_assert_eq(n, 3);
@@ -105,57 +105,57 @@ Test(retain, bytes_remove_the_oldest_and_never_an_open_segment, .timeout = 120)
 	/* room for the two newest: the start-up pass removes the oldest */
 	snprintf(text, sizeof(text), "retain-bytes = %lld\n",
 		 (long long)(segs[0].size + segs[1].size));
-	deploy_write(d.conf, text);
-	deploy_daemon_start(&d, extra);
+	write_text(d.conf, text);
+	daemon_spawn(&d, extra, 0);
 	/* logged after the start-up pass (the first daemon logged it once) */
-	deploy_log_wait_n(d.log, "ringprofd: segments in ", 2);
+	log_wait_n(&d, "ringprofd: segments in ", 2);
 	snprintf(want, sizeof(want), "ringprofd: retention: removed %s/s/%s (%lld bytes, session "
 		 "over %lld bytes)", d.state, segs[2].name, (long long)segs[2].size,
 		 (long long)(segs[0].size + segs[1].size));
-	cr_assert_eq(deploy_count_lines(d.log, want), 1, "%s", deploy_slurp(d.log));
+	cr_assert_eq(log_count(&d, want), 1, "%s", slurp_text(d.log));
 	cr_assert_not(retain_exists(d.state, "s", segs[2].name));
 	cr_assert(retain_exists(d.state, "s", segs[0].name));
 	cr_assert(retain_exists(d.state, "s", segs[1].name));
 
 	/* a client keeps a segment open; the limit drops to 1 byte */
-	holder = deploy_client_spawn(d.sock, "s", forever);
+	holder = client_spawn(d.sock, "s", forever, NULL, NULL);
 	while (retain_list(d.state, "s", now) < 3)
-		deploy_nap();
-	deploy_write(d.conf, "retain-bytes = 1\n");
+		nap();
+	write_text(d.conf, "retain-bytes = 1\n");
 	kill(d.pid, SIGHUP);
-	deploy_log_wait_n(d.log, "configuration reloaded", 1);
+	log_wait_n(&d, "configuration reloaded", 1);
 	/* the reload rotated the open segment: it goes once sealed; the new
 	 * one stays */
-	deploy_log_wait_n(d.log, "ringprofd: retention: removed ", 4);
+	log_wait_n(&d, "ringprofd: retention: removed ", 4);
 	n = retain_list(d.state, "s", now);
 	cr_assert_eq(n, 1);
 	snprintf(want, sizeof(want), "-%d-", (int)holder);
 	cr_assert(strstr(now[0].name, want) != NULL, "%s is not the client's", now[0].name);
 	cr_assert(strstr(now[0].name, "-1.rpseg") != NULL, "%s is not the open one", now[0].name);
-	cr_assert_eq(deploy_count_lines(d.log, now[0].name), 0);
+	cr_assert_eq(log_count(&d, now[0].name), 0);
 
 	/* the client exits: its last segment is sealed, removed, and the
 	 * empty session directory with it */
 	kill(holder, SIGUSR1);
-	deploy_client_wait(holder);
+	client_wait_code(holder, 0);
 	snprintf(want, sizeof(want), "ringprofd: retention: removed empty session directory %s/s",
 		 d.state);
-	deploy_log_wait_n(d.log, want, 1);
-	cr_assert_eq(deploy_count_lines(d.log, "ringprofd: retention: removed "), 6);
+	log_wait_n(&d, want, 1);
+	cr_assert_eq(log_count(&d, "ringprofd: retention: removed "), 6);
 	cr_assert_not(retain_exists(d.state, "s", NULL));
-	deploy_daemon_stop(&d);
-	deploy_daemon_cleanup(&d);
+	daemon_terminate(&d);
+	daemon_cleanup(&d);
 }
 
 Test(retain, days_remove_segments_older_than_the_limit, .timeout = 120)
 {
 	const char *sessions[] = { "d", "d", "e", NULL };
-	struct deploy_daemon d;
+	struct daemon d;
 	const char *extra[] = { "--retain-days", "2", NULL };
 	struct retain_seg dsegs[RETAIN_FILES_MAX], esegs[RETAIN_FILES_MAX];
 	char want[1024];
 
-	deploy_daemon_paths(&d);
+	daemon_dirs(&d);
 	retain_record(&d, sessions);
 	cr_assert_eq(retain_list(d.state, "d", dsegs), 2);
 	cr_assert_eq(retain_list(d.state, "e", esegs), 1);
@@ -163,23 +163,23 @@ Test(retain, days_remove_segments_older_than_the_limit, .timeout = 120)
 	retain_age(d.state, "d", dsegs[1].name, 1 * 86400);
 	retain_age(d.state, "e", esegs[0].name, 10 * 86400);
 
-	deploy_daemon_start(&d, extra);
-	deploy_log_wait_n(d.log, "ringprofd: segments in ", 2);
+	daemon_spawn(&d, extra, 0);
+	log_wait_n(&d, "ringprofd: segments in ", 2);
 	snprintf(want, sizeof(want), "ringprofd: retention: removed %s/d/%s (%lld bytes, older "
 		 "than 2 days)", d.state, dsegs[0].name, (long long)dsegs[0].size);
-	cr_assert_eq(deploy_count_lines(d.log, want), 1, "%s", deploy_slurp(d.log));
+	cr_assert_eq(log_count(&d, want), 1, "%s", slurp_text(d.log));
 	snprintf(want, sizeof(want), "ringprofd: retention: removed %s/e/%s (%lld bytes, older "
 		 "than 2 days)", d.state, esegs[0].name, (long long)esegs[0].size);
-	cr_assert_eq(deploy_count_lines(d.log, want), 1);
+	cr_assert_eq(log_count(&d, want), 1);
 	snprintf(want, sizeof(want), "ringprofd: retention: removed empty session directory %s/e",
 		 d.state);
-	cr_assert_eq(deploy_count_lines(d.log, want), 1);
-	cr_assert_eq(deploy_count_lines(d.log, "ringprofd: retention: removed "), 3);
+	cr_assert_eq(log_count(&d, want), 1);
+	cr_assert_eq(log_count(&d, "ringprofd: retention: removed "), 3);
 	cr_assert_not(retain_exists(d.state, "d", dsegs[0].name));
 	cr_assert(retain_exists(d.state, "d", dsegs[1].name));
 	cr_assert_not(retain_exists(d.state, "e", NULL));
 	/* what is kept still reads back whole */
-	deploy_daemon_stop(&d);
+	daemon_terminate(&d);
 	cr_assert_eq(deploy_count_events(d.state), 3000);
-	deploy_daemon_cleanup(&d);
+	daemon_cleanup(&d);
 }

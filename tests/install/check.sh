@@ -7,24 +7,8 @@
 # with CMake's find_package(ringprof) (ringprof::client, ringprof::reader,
 # ringprof::reader_static).
 # usage: check.sh BUILD_DIR SOURCE_DIR VERSION SOVERSION
-set -eu
-build=$1
-src=$2
-version=$3
-soversion=$4
-here=$src/tests/install
-
-work=$(mktemp -d /tmp/ringprof-install.XXXXXX)
-dpid=
-cleanup() {
-	[ -z "$dpid" ] || kill -KILL "$dpid" 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-	echo "check.sh: $*" >&2
-	exit 1
-}
+me=check.sh
+. "$(dirname "$0")/common.sh"
 # BINDIR, SBINDIR, LIBDIR, UNITDIR...: the build's install directories
 . "$build/install-dirs.sh"
 

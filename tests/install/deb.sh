@@ -7,19 +7,8 @@
 # verify); purge it and check that it is gone.  Not root: fail, unless
 # RINGPROF_NO_DPKG_INSTALL=1 asks for the first part only.
 # usage: deb.sh BUILD_DIR SOURCE_DIR VERSION SOVERSION
-set -eu
-build=$1
-src=$2
-version=$3
-soversion=$4
-here=$src/tests/install
-
-work=$(mktemp -d /tmp/ringprof-deb.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-fail() {
-	echo "deb.sh: $*" >&2
-	exit 1
-}
+me=deb.sh
+. "$(dirname "$0")/common.sh"
 
 arch=$(dpkg --print-architecture)
 deb=$work/ringprof_${version}_$arch.deb
