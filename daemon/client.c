@@ -572,13 +572,17 @@ void client_finish(struct client *c, uint32_t end_reason)
 
 int client_rotate(struct client *c, uint32_t end_reason)
 {
+	bool retry = c->seg == NULL;
 	int ret;
 
 	client_seal(c, end_reason);
 	c->seg_seq++;
+	c->rotate_pending = false;
 	if ((ret = seg_open(c)) < 0) {
-		log_error("client %u: no segment after rotation, its events are dropped "
-			  "and counted", c->id);
+		if (!retry)
+			log_error("client %u: no segment after rotation, its events are dropped "
+				  "and counted (a new one is tried every second)", c->id);
+		c->seg_retry_ns = clock_mono_ns() + RPD_DISK_RETRY_NS;
 		return ret;
 	}
 	ring_restart_all(c);
@@ -601,6 +605,7 @@ uint32_t client_tick(uint64_t now)
 	struct client *c, *next;
 	uint64_t fill, fullest = 0;   /* per mille of one ring */
 
+	seg_orphan_tick(now);
 	for (c = LIST_FIRST(&rpd.clients); c != NULL; c = next) {
 		next = LIST_NEXT(c, entry);
 		if (c->state == CLIENT_HANDSHAKE) {
@@ -620,11 +625,15 @@ uint32_t client_tick(uint64_t now)
 		if (fill > fullest)
 			fullest = fill;
 		ring_flush_older(c, now, flush_ns);
-		if (c->seg == NULL)
+		if (c->seg == NULL) {
+			if (now >= c->seg_retry_ns)
+				client_rotate(c, RP_SEG_END_ROTATE);
 			continue;
+		}
 		if (now - c->seg->clock_ns >= RPD_CLOCK_PAIR_NS)
 			seg_clock(c->seg, c->geo.clock_source);
-		if (seg_wants_rotation(c->seg, now))
+		if (seg_wants_rotation(c->seg, now) ||
+		    (c->rotate_pending && c->acct->segs < RPD_CLIENT_SEGS_MAX))
 			client_rotate(c, RP_SEG_END_ROTATE);
 		if (c->seg != NULL)
 			seg_flush(c->seg);
@@ -642,6 +651,13 @@ void client_rotate_all(void)
 			continue;
 		if (ring_drain(c, false) == -EBADMSG) {
 			client_quarantine(c);
+			continue;
+		}
+		/* at the limit of open segments: rotated once one is done */
+		if (c->seg != NULL && c->acct->segs >= RPD_CLIENT_SEGS_MAX) {
+			log_info("client %u: %u segments still being written, rotation waits "
+				 "for one", c->id, c->acct->segs);
+			c->rotate_pending = true;
 			continue;
 		}
 		client_rotate(c, RP_SEG_END_ROTATE);

@@ -230,6 +230,7 @@ static int retain_session(const char *session, size_t *examined)
 			continue;
 		}
 		total -= f->size;
+		seg_session_removed(session, f->size);
 		entries--;
 		removed++;
 		if (old)

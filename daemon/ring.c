@@ -12,26 +12,83 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 
 #include "ringprofd.h"
 
 /* Private copy of ring data being parsed (one thread drains at a time). */
 static _Alignas(RP_CACHE_LINE) uint8_t ring_scratch[RPD_COPY_CHUNK];
 
+/* Events an earlier daemon can have taken and not accounted, at most; a
+ * larger taken - durable is a scribbled region, clamped so that totals
+ * cannot wrap. */
+#define RING_INHERIT_MAX (1ull << 40)
+
+struct rp_ring_ctl *ring_ctl_at(uint8_t *region, uint64_t ring_offset, uint64_t ring_stride,
+				uint32_t i)
+{
+	return (struct rp_ring_ctl *)(region + ring_offset + (uint64_t)i * ring_stride);
+}
+
 static struct rp_ring_ctl *ring_ctl(const struct client *c, uint32_t i)
 {
-	return (struct rp_ring_ctl *)(c->region + c->geo.ring_offset +
-				      (uint64_t)i * c->geo.ring_stride);
+	return ring_ctl_at(c->region, c->geo.ring_offset, c->geo.ring_stride, i);
+}
+
+/* Did the write a killed daemon had in flight for this region reach its
+ * file?  The region names it (shm.h inflight_*); the file lies in c's own
+ * session directory, under c's own name and pid. */
+static bool ring_inflight_landed(const struct client *c)
+{
+	struct rp_shm_header *hdr = (struct rp_shm_header *)c->region;
+	char path[2 * RPD_LABEL_MAX + 80];
+	struct stat st;
+	/* pairs with the release in seg_inflight() of that daemon */
+	uint64_t end = rp_load_acquire(&hdr->inflight_end);
+	uint32_t id = rp_load_relaxed(&hdr->inflight_client);
+	uint32_t seq = rp_load_relaxed(&hdr->inflight_seq);
+
+	if (end == 0)
+		return false;
+	snprintf(path, sizeof(path), "%s/%s-%d-%u-%u%s", c->session, c->name, (int)c->pid, id,
+		 seq, RP_SEG_SUFFIX);
+	return fstatat(rpd.state_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISREG(st.st_mode) && (uint64_t)st.st_size >= end;
 }
 
 int ring_attach(struct client *c)
 {
+	bool landed;
+
 	if (seg_acct_get(c) < 0)
+		return -ENOMEM;
+	if (seg_acct_map(c) < 0)
 		return -ENOMEM;
 	c->slots = calloc(c->geo.ring_count, sizeof(*c->slots));
 	if (c->slots == NULL)
 		return -ENOMEM;
+	landed = ring_inflight_landed(c);
+	if (landed)
+		log_info("client %u: the write an earlier daemon had in flight for it is "
+			 "in its file: counted as written", c->id);
 	for (uint32_t i = 0; i < c->geo.ring_count; i++) {
+		struct rp_ring_ctl *ctl = ring_ctl(c, i);
+		struct ring_slot *rs = &c->slots[i];
+
+		/* What a killed daemon took off this ring and had not
+		 * accounted on disk: counted when the owner acct_seq names
+		 * starts (ring_start).  Pairs with the release of acct_seq in
+		 * ring_start() of that daemon; each value is read once and
+		 * used only as a count of this client's own drops. */
+		rs->inherit_seq = rp_load_acquire(&ctl->acct_seq);
+		rs->inherit_taken = rp_load_relaxed(&ctl->taken);
+		rs->inherit_durable = rp_load_relaxed(landed ? &ctl->durable_landed : &ctl->durable);
+		rs->inherit = true;
+		/* Daemons only: from here both say what is on disk, before
+		 * this daemon's first write replaces the in-flight record */
+		rp_store_relaxed(&ctl->durable, rs->inherit_durable);
+		rp_store_relaxed(&ctl->durable_landed, rs->inherit_durable);
 		/* Records may have been published before registration:
 		 * start from the consumer position the region holds (zero
 		 * in a fresh memfd).  Read once; only the daemon writes tail
@@ -50,6 +107,13 @@ int ring_attach(struct client *c)
 void ring_detach(struct client *c)
 {
 	if (c->acct != NULL) {
+		/* final accountings still on their way get a segment of
+		 * their own if they do not arrive */
+		seg_acct_close(c);
+		/* the accounting keeps the region mapped until its writes
+		 * complete: their ctl.durable still has to be published */
+		if (c->acct->region != NULL)
+			c->region = NULL;
 		log_debug("client %u: at most %llu bytes waited for the disk", c->id,
 			  (unsigned long long)c->acct->pending_max);
 		seg_acct_put(c->acct);
@@ -138,6 +202,34 @@ static void ring_start(struct client *c, struct ring_slot *rs, uint32_t slot,
 	rs->index = 0;
 	rs->seg_seq_marked = 0;
 	rs->dropped_seen = rs->dropped_base;
+	if (rs->inherit && seq == rs->inherit_seq) {
+		/* the same owner a killed daemon drained: what it took and
+		 * did not account on disk is counted as dropped here, and is
+		 * accounted (durable) once a LOSS item holding it is written */
+		uint64_t lost = rs->inherit_taken > rs->inherit_durable
+					? rs->inherit_taken - rs->inherit_durable : 0;
+
+		if (lost > RING_INHERIT_MAX)
+			lost = RING_INHERIT_MAX;
+		rs->daemon_dropped = lost;
+		rs->taken = rs->inherit_durable + lost;
+		seg_acct_owner(c->acct, slot, rs->thread, rs->inherit_durable);
+		if (lost != 0)
+			log_info("client %u: thread %u (tid %u): %llu events taken by an "
+				 "earlier daemon never reached the disk: counted as dropped",
+				 c->id, rs->thread, rs->tid, (unsigned long long)lost);
+	} else {
+		rs->taken = 0;
+		seg_acct_owner(c->acct, slot, rs->thread, 0);
+		/* Daemons only; acct_seq last: a daemon killed in between
+		 * leaves counts that name the previous owner */
+		rp_store_relaxed(&ctl->taken, 0);
+		rp_store_relaxed(&ctl->durable, 0);
+		rp_store_relaxed(&ctl->durable_landed, 0);
+		/* pairs with the acquire in ring_attach() of the next daemon */
+		rp_store_release(&ctl->acct_seq, seq);
+	}
+	rs->inherit = false;
 	ring_thread_item(c, rs, slot, RP_THREAD_START);
 	log_debug("client %u: thread %u (tid %u) started in slot %u", c->id,
 		  rs->thread, rs->tid, slot);
@@ -147,12 +239,17 @@ static void ring_start(struct client *c, struct ring_slot *rs, uint32_t slot,
 static void ring_end(struct client *c, struct ring_slot *rs, uint32_t slot)
 {
 	struct rp_seg_loss loss;
+	int ret;
 
 	ring_flush(c, rs);
 	ring_thread_item(c, rs, slot, RP_THREAD_END);
 	ring_loss_item(rs, &loss);
-	if (c->seg != NULL && seg_block(c->seg, RP_BLK_LOSS, 1, &loss, sizeof(loss)) < 0)
-		log_error("client %u: cannot record loss of thread %u", c->id, rs->thread);
+	ret = c->seg != NULL ? seg_loss(c->seg, &slot, &loss, 1) : -EIO;
+	if (ret < 0)
+		log_debug("client %u: loss of thread %u kept for a later segment", c->id,
+			  rs->thread);
+	/* kept until written; queued again if it is not */
+	seg_end_add(c, slot, rs->tid, &loss, ret < 0);
 	log_debug("client %u: thread %u ended: %llu written, %llu dropped by the "
 		  "client, %llu by the daemon", c->id, rs->thread,
 		  (unsigned long long)loss.written, (unsigned long long)loss.client_dropped,
@@ -279,6 +376,18 @@ static int ring_copy(struct client *c, struct ring_slot *rs, uint32_t slot,
 		if (n > sizeof(ring_scratch))
 			n = sizeof(ring_scratch);
 		memcpy(ring_scratch, data + pos, n);
+		/* taken before the tail moves: a daemon killed after the
+		 * release below has these events in ctl.taken.  A VALUE is
+		 * the second half of its INTEGER's event. */
+		for (uint64_t k = 0; k < n / RP_REC_BYTES; k++) {
+			uint32_t kt;
+
+			memcpy(&kt, ring_scratch + k * RP_REC_BYTES +
+			       offsetof(struct rp_record, kind_type), sizeof(kt));
+			rs->taken += RP_REC_TYPE(kt) != RP_REC_VALUE;
+		}
+		/* Daemons only; ordered before the tail by its release */
+		rp_store_relaxed(&ctl->taken, rs->taken);
 		rs->tail += n;
 		avail -= n;
 		/* pairs with the acquire of tail in the producer's full check */
@@ -361,12 +470,16 @@ void ring_flush_older(struct client *c, uint64_t now, uint64_t flush_ns)
 void ring_loss_all(struct client *c)
 {
 	struct rp_seg_loss *items;
+	uint32_t *slots;
 	uint32_t n = 0;
 
 	if (c->seg == NULL || c->slots == NULL)
 		return;
 	items = calloc(c->geo.ring_count + 1, sizeof(*items));
-	if (items == NULL) {
+	slots = calloc(c->geo.ring_count + 1, sizeof(*slots));
+	if (items == NULL || slots == NULL) {
+		free(items);
+		free(slots);
 		log_error("client %u: out of memory for loss items", c->id);
 		return;
 	}
@@ -376,14 +489,19 @@ void ring_loss_all(struct client *c)
 		/* pairs with the acq_rel add in the client's slot claim */
 		uint64_t no_slot = rp_load_acquire(&hdr->no_slot_dropped);
 
-		if (no_slot != c->no_slot_base)
+		if (no_slot != c->no_slot_base) {
+			slots[n] = UINT32_MAX;
 			items[n++] = (struct rp_seg_loss){ .thread = 0,
 							   .client_dropped = no_slot - c->no_slot_base };
+		}
 	}
-	for (uint32_t i = 0; i < c->geo.ring_count; i++)
-		if (c->slots[i].active)
+	for (uint32_t i = 0; i < c->geo.ring_count; i++) {
+		if (c->slots[i].active) {
+			slots[n] = i;
 			ring_loss_item(&c->slots[i], &items[n++]);
-	if (n != 0 && seg_block(c->seg, RP_BLK_LOSS, n, items, n * sizeof(*items)) < 0) {
+		}
+	}
+	if (n != 0 && seg_loss(c->seg, slots, items, n) < 0) {
 		log_error("client %u: cannot record loss counters", c->id);
 	} else if (c->region != NULL) {
 		/* recorded: a daemon the region is offered to next counts on
@@ -398,6 +516,7 @@ void ring_loss_all(struct client *c)
 				rp_store_relaxed(&ring_ctl(c, i)->dropped_reported,
 						 c->slots[i].dropped_seen);
 	}
+	free(slots);
 	free(items);
 }
 
@@ -406,4 +525,6 @@ void ring_restart_all(struct client *c)
 	for (uint32_t i = 0; i < c->geo.ring_count; i++)
 		if (c->slots[i].active)
 			ring_thread_item(c, &c->slots[i], i, RP_THREAD_START);
+	/* ended threads whose final LOSS a failed segment lost */
+	seg_end_requeue(c);
 }

@@ -100,9 +100,9 @@ struct strtab {
 	uint64_t scanned;         /* bytes of the string area parsed */
 	uint32_t count;           /* highest id defined (ids are 1..count) */
 	uint32_t cap;
-	uint64_t *off;            /* [id] offset into text */
+	const uint8_t *area;      /* the client's string area (its mapping) */
+	uint32_t *off;            /* [id] offset of the bytes in area */
 	uint32_t *len;            /* [id] bytes */
-	struct rp_buf text;
 };
 
 /* The daemon's view of one ring slot and the thread that owns it. */
@@ -120,6 +120,13 @@ struct ring_slot {
 	uint64_t written;         /* events written to segments */
 	uint64_t daemon_dropped;  /* events drained but not written */
 	uint64_t index;           /* events drained for this thread */
+	uint64_t taken;           /* ctl.taken as this daemon publishes it:
+				   * events of the owner taken off the ring,
+				   * an earlier daemon's included */
+	uint64_t inherit_seq;     /* ctl.acct_seq read at attach */
+	uint64_t inherit_taken;   /* ctl.taken and ctl.durable read at attach: */
+	uint64_t inherit_durable; /* what a killed daemon took and accounted */
+	bool inherit;             /* the three above are still to be used */
 	uint64_t enc_since;       /* CLOCK_MONOTONIC ns of the oldest event
 				   * in enc */
 	uint32_t seg_seq_marked;  /* segment (seq + 1) that counted it */
@@ -129,11 +136,47 @@ struct ring_slot {
 };
 
 /* Events of one thread framed into a buffer: what is dropped (and moved
- * from written to daemon_dropped) if the buffer never reaches the disk. */
+ * from written to daemon_dropped) if the buffer never reaches the disk,
+ * and what becomes durable (ctl.durable) when it does.  A LOSS item has
+ * count 0 and the thread's daemon_dropped in dropped. */
 struct seg_ledger {
 	uint32_t slot;
 	uint32_t thread;
 	uint64_t count;
+	uint64_t dropped;
+	bool loss;                /* a LOSS item, not EVENTS */
+};
+
+/* A thread's final accounting (its END and last LOSS), kept by its
+ * client's seg_acct until the LOSS is written.  If it cannot be (the disk
+ * is full), it is queued again: in the client's next segment, or after the
+ * client ended in a segment of its own (an orphan, seg.c). */
+struct seg_end {
+	uint32_t slot;
+	uint32_t tid;
+	bool lost;                /* its LOSS will not reach the disk */
+	struct rp_seg_loss loss;
+};
+/* Final accountings a client keeps waiting for the disk; beyond, the
+ * counts go to the log only (one line each). */
+#define RPD_CLIENT_ENDS_MAX 256u
+/* Clients gone whose final accounting waits for the disk; beyond, the
+ * oldest goes to the log only. */
+#define RPD_ORPHANS_MAX 64u
+
+struct seg_orphan;
+
+/* Per ring slot, what of its owner is accounted on disk (ctl.durable =
+ * base + events + dropped), and what will be once the client's write in
+ * flight completes (ctl.durable_landed = base + land_events +
+ * land_dropped). */
+struct seg_durable {
+	uint32_t thread;          /* owner's thread number; 0 = none */
+	uint64_t base;            /* durable as an earlier daemon left it */
+	uint64_t events;          /* events in EVENTS blocks written */
+	uint64_t dropped;         /* daemon drops in the last LOSS written */
+	uint64_t land_events;
+	uint64_t land_dropped;
 };
 
 struct seg_write {
@@ -153,6 +196,26 @@ struct seg_acct {
 	uint64_t pending;         /* bytes framed but not yet written */
 	uint64_t pending_max;     /* highest pending seen */
 	bool over_logged;         /* --max-pending-bytes reached was logged */
+	/* The client's region, kept mapped until the last write completes,
+	 * so that ctl.durable is published even after the client closed
+	 * (a client closed at shutdown offers the region to the next
+	 * daemon).  region is munmap()ed by the last put. */
+	uint8_t *region;
+	size_t region_size;
+	uint64_t ring_offset;
+	uint64_t ring_stride;
+	uint32_t ring_count;
+	struct seg_durable *durable;  /* [ring_count] */
+	/* The client's segments write one buffer at a time between them, so
+	 * that the region describes the one write in flight (shm.h
+	 * inflight_*): a killed daemon's successor can tell whether it
+	 * reached the file. */
+	struct seg *writing;      /* whose head write is submitted; NULL */
+	struct seg_end *ends;     /* [nends] final accountings not yet written */
+	uint32_t nends;
+	uint32_t cap_ends;
+	struct seg_orphan *orphan; /* the client's identity once it closed
+				    * with ends left, for their own segment */
 };
 
 /* Bytes of one session directory, for --session-quota. */
@@ -279,6 +342,9 @@ struct client {
 	struct seg *seg;
 	struct seg_acct *acct;    /* shared with its segments */
 	uint32_t seg_seq;
+	uint64_t seg_retry_ns;    /* CLOCK_MONOTONIC: no segment (its open
+				   * failed) until a retry at this time */
+	bool rotate_pending;      /* SIGHUP met RPD_CLIENT_SEGS_MAX */
 	char reason[RP_REASON_MAX];  /* why it was quarantined */
 	struct status_totals stat;   /* status.c */
 };
@@ -400,7 +466,8 @@ void client_on_evfd(struct op *op, int res);
  * Returns the fullest client's drained bytes in per mille of one ring (the
  * sum over its rings: an upper bound on any one ring's fill). */
 uint32_t client_tick(uint64_t now);
-/* Seal every segment and start again with seq + 1 (SIGHUP). */
+/* Seal every segment and start again with seq + 1 (SIGHUP); a client
+ * with RPD_CLIENT_SEGS_MAX segments still writing rotates once one is done. */
 void client_rotate_all(void);
 /* Drain, seal and close every client (SIGTERM). */
 void client_shutdown_all(void);
@@ -409,7 +476,9 @@ void client_shutdown_all(void);
 void client_finish(struct client *c, uint32_t end_reason);
 /* Stop reading a client that broke the protocol: c->reason says why. */
 void client_quarantine(struct client *c);
-/* Seal the client's segment and open the next one; 0 or -errno. */
+/* Seal the client's segment and open the next one; 0 or -errno (then
+ * the client has none: events are dropped and counted, and client_tick()
+ * tries again RPD_DISK_RETRY_NS later). */
 int client_rotate(struct client *c, uint32_t end_reason);
 /* Free a closed client once none of its ops is pending. */
 void client_release(struct client *c);
@@ -430,7 +499,11 @@ void ring_flush(struct client *c, struct ring_slot *rs);
 void ring_flush_older(struct client *c, uint64_t now, uint64_t flush_ns);
 /* Queue LOSS items of the active threads (at seal). */
 void ring_loss_all(struct client *c);
-/* Queue THREADS START items of active threads (new segment). */
+/* Shared-memory control block of ring i of a validated region. */
+struct rp_ring_ctl *ring_ctl_at(uint8_t *region, uint64_t ring_offset, uint64_t ring_stride,
+				uint32_t i);
+/* Queue THREADS START items of active threads, and the final accountings
+ * of ended threads a failed segment lost (new segment). */
 void ring_restart_all(struct client *c);
 
 /* strtab.c */
@@ -440,7 +513,8 @@ void strtab_free(struct strtab *t);
 /* Parse entries newly published in c's string area.  0, or -EBADMSG with
  * c->reason set, or -ENOMEM. */
 int strtab_scan(struct client *c);
-/* Bytes and length of id (1..count). */
+/* Bytes and length of id (1..count): the client's own published bytes,
+ * valid while its region is mapped (as long as the table). */
 const char *strtab_get(const struct strtab *t, uint32_t id, uint32_t *len);
 
 /* seg.c */
@@ -470,10 +544,39 @@ int seg_block(struct seg *s, uint16_t type, uint32_t count, const void *raw,
  * and the caller counts the events as dropped.  0 or -errno. */
 int seg_events(struct seg *s, uint32_t slot, uint32_t thread, uint32_t count,
 	       const void *raw, size_t raw_len);
+/* Frame a LOSS block of n items; slots[k] is the ring slot of items[k]
+ * (UINT32_MAX for thread 0), so that their daemon drops become durable
+ * (ctl.durable) when the block is written.  0 or -errno. */
+int seg_loss(struct seg *s, const uint32_t *slots, const struct rp_seg_loss *items,
+	     uint32_t n);
 /* A client's share of the write machinery: 0 or -ENOMEM; the put gives
  * back the client's reference. */
 int seg_acct_get(struct client *c);
 void seg_acct_put(struct seg_acct *a);
+/* Share c's validated region and geometry with its accounting, so that
+ * ctl.durable of each ring is published as writes complete: 0 or -ENOMEM.
+ * ring_detach() hands the mapping over (c->region becomes NULL); the last
+ * seg_acct_put() unmaps it. */
+int seg_acct_map(struct client *c);
+/* Slot i has a new owner, thread number thread; base: ctl.durable it
+ * starts from. */
+void seg_acct_owner(struct seg_acct *a, uint32_t i, uint32_t thread, uint64_t base);
+/* Keep a thread's final accounting until its LOSS is written; lost: it
+ * could not even be queued.  0, or -ENOBUFS (the counts are logged). */
+int seg_end_add(struct client *c, uint32_t slot, uint32_t tid, const struct rp_seg_loss *loss,
+		bool lost);
+/* Queue the lost final accountings of c again (END and LOSS) into its new
+ * segment. */
+void seg_end_requeue(struct client *c);
+/* c is closing: remember what its own segment needs if final accountings
+ * of it are still on their way (or lost).  0 or -ENOMEM. */
+int seg_acct_close(struct client *c);
+/* Per tick: write the final accountings of ended clients whose segments
+ * failed, each in a segment of its own, at most once a second. */
+void seg_orphan_tick(uint64_t now);
+/* Retention removed bytes of a session's files: --session-quota counts
+ * them no more (a session back under its quota writes again). */
+void seg_session_removed(const char *session, uint64_t bytes);
 /* Time to seal and replace s: by size, by age, or a second after a failed
  * write; never while its client has RPD_CLIENT_SEGS_MAX segments. */
 bool seg_wants_rotation(const struct seg *s, uint64_t now);

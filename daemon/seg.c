@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,7 +40,30 @@
 /* Sequence numbers skipped past existing files before giving up. */
 #define SEG_EXIST_TRIES 1000u
 
+/* A client gone whose final accountings (seg_end) could not be written:
+ * what its own segment needs, retried at most once a second. */
+struct seg_orphan {
+	LIST_ENTRY(seg_orphan) entry;
+	uint64_t retry_ns;        /* CLOCK_MONOTONIC */
+	uint32_t tries;           /* segments of its own tried */
+	struct seg_end *ends;
+	uint32_t nends;
+	uint32_t id;
+	uint32_t seq;             /* next segment sequence number */
+	pid_t pid;
+	uint32_t clock_source;
+	uint32_t flags;           /* rp_shm_header flags */
+	uint32_t cmdline_len;
+	char name[RPD_LABEL_MAX + 1];
+	char session[RPD_LABEL_MAX + 1];
+	uint8_t cmdline[RP_CMDLINE_MAX];
+};
+
+static void seg_orphan_free(struct seg_orphan *o, bool log);
+
 static struct rp_blockenc *seg_enc;
+static LIST_HEAD(, seg_orphan) seg_orphans = LIST_HEAD_INITIALIZER(seg_orphans);
+static uint32_t seg_norphans;
 static LIST_HEAD(, seg_session) seg_sessions = LIST_HEAD_INITIALIZER(seg_sessions);
 /* CLOCK_MONOTONIC ns of the write failure logged last; 0 = writing works */
 static uint64_t seg_failing_since;
@@ -51,6 +75,13 @@ int seg_init(int zstd_level)
 
 void seg_fini(void)
 {
+	struct seg_orphan *o;
+
+	while ((o = LIST_FIRST(&seg_orphans)) != NULL) {
+		LIST_REMOVE(o, entry);
+		seg_norphans--;
+		seg_orphan_free(o, true);
+	}
 	rp_blockenc_close(seg_enc);
 	seg_enc = NULL;
 }
@@ -84,10 +115,316 @@ int seg_acct_get(struct client *c)
 	return 0;
 }
 
+/* One log line with the exact counts of a final accounting no segment
+ * will hold. */
+static void seg_end_log(uint32_t id, pid_t pid, const char *name, const struct seg_end *e)
+{
+	log_error("client %u pid %d (%s): thread %u (tid %u) ended with %llu events written, "
+		  "%llu dropped by the client, %llu by the daemon: counts not recorded in any "
+		  "segment", id, (int)pid, name, e->loss.thread, e->tid,
+		  (unsigned long long)e->loss.written, (unsigned long long)e->loss.client_dropped,
+		  (unsigned long long)e->loss.daemon_dropped);
+}
+
+static void seg_orphan_free(struct seg_orphan *o, bool log)
+{
+	for (uint32_t i = 0; log && i < o->nends; i++)
+		seg_end_log(o->id, o->pid, o->name, &o->ends[i]);
+	free(o->ends);
+	free(o);
+}
+
+/* The last segment of a closed client is done: final accountings still
+ * not on disk wait for a segment of their own. */
+static void seg_orphan_keep(struct seg_acct *a)
+{
+	struct seg_orphan *o = a->orphan, *old, *last = NULL;
+
+	a->orphan = NULL;
+	if (a->nends == 0) {
+		if (o->tries != 0)
+			log_info("client %u pid %d (%s): final counts written to a segment of "
+				 "their own", o->id, (int)o->pid, o->name);
+		seg_orphan_free(o, false);
+		return;
+	}
+	if (o->tries == 0)
+		log_warn("client %u pid %d (%s) ended while its segment could not be written: "
+			 "the final counts of %u threads are kept and written to a segment of "
+			 "their own once the disk takes data", o->id, (int)o->pid, o->name,
+			 a->nends);
+	o->ends = a->ends;
+	o->nends = a->nends;
+	a->ends = NULL;
+	a->nends = 0;
+	for (uint32_t i = 0; i < o->nends; i++)
+		o->ends[i].lost = true;
+	o->retry_ns = clock_mono_ns() + RPD_DISK_RETRY_NS;
+	LIST_INSERT_HEAD(&seg_orphans, o, entry);
+	if (++seg_norphans <= RPD_ORPHANS_MAX)
+		return;
+	LIST_FOREACH(old, &seg_orphans, entry)
+		last = old;
+	LIST_REMOVE(last, entry);
+	seg_norphans--;
+	seg_orphan_free(last, true);
+}
+
 void seg_acct_put(struct seg_acct *a)
 {
-	if (a != NULL && --a->refs == 0)
-		free(a);
+	if (a == NULL || --a->refs != 0)
+		return;
+	if (a->orphan != NULL)
+		seg_orphan_keep(a);
+	if (a->region != NULL)
+		munmap(a->region, a->region_size);
+	free(a->ends);
+	free(a->durable);
+	free(a);
+}
+
+int seg_end_add(struct client *c, uint32_t slot, uint32_t tid, const struct rp_seg_loss *loss,
+		bool lost)
+{
+	struct seg_acct *a = c->acct;
+	struct seg_end e = { .slot = slot, .tid = tid, .lost = lost, .loss = *loss };
+
+	struct seg_end *ends;
+
+	if (a->nends == a->cap_ends) {
+		uint32_t cap = a->cap_ends ? a->cap_ends * 2 : 8;
+
+		ends = cap <= RPD_CLIENT_ENDS_MAX ? reallocarray(a->ends, cap, sizeof(*ends)) : NULL;
+		if (ends == NULL) {
+			log_warn("client %u: %u final counts wait for the disk: the next are "
+				 "logged instead of kept", c->id, a->nends);
+			seg_end_log(c->id, c->pid, c->name, &e);
+			return -ENOBUFS;
+		}
+		a->ends = ends;
+		a->cap_ends = cap;
+	}
+	a->ends[a->nends++] = e;
+	return 0;
+}
+
+/* Queue the lost ends of a (END and LOSS of each) into s. */
+static void seg_end_queue(struct seg *s, struct seg_acct *a, uint32_t clock_source)
+{
+	struct rp_seg_loss items[32];
+	uint32_t slots[32];
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i <= a->nends; i++) {
+		struct seg_end *e = i < a->nends ? &a->ends[i] : NULL;
+
+		if (e != NULL && e->lost) {
+			struct rp_seg_thread item = { .thread = e->loss.thread, .tid = e->tid,
+						      .slot = e->slot,
+						      .ticks = clock_ticks(clock_source) };
+
+			item.event = RP_THREAD_START;
+			seg_thread(s, &item);
+			item.event = RP_THREAD_END;
+			seg_thread(s, &item);
+			slots[n] = e->slot;
+			items[n++] = e->loss;
+			e->lost = false;
+		}
+		if (n != 0 && (n == 32 || e == NULL)) {
+			if (seg_loss(s, slots, items, n) < 0)
+				for (uint32_t k = 0; k < a->nends; k++)
+					for (uint32_t j = 0; j < n; j++)
+						if (a->ends[k].loss.thread == items[j].thread)
+							a->ends[k].lost = true;
+			n = 0;
+		}
+	}
+}
+
+void seg_end_requeue(struct client *c)
+{
+	if (c->seg != NULL && c->acct->nends != 0)
+		seg_end_queue(c->seg, c->acct, c->geo.clock_source);
+}
+
+int seg_acct_close(struct client *c)
+{
+	struct seg_acct *a = c->acct;
+	struct seg_orphan *o;
+
+	if (a->nends == 0 || a->orphan != NULL)
+		return 0;
+	o = calloc(1, sizeof(*o));
+	if (o == NULL) {
+		for (uint32_t i = 0; i < a->nends; i++)
+			seg_end_log(c->id, c->pid, c->name, &a->ends[i]);
+		return -ENOMEM;
+	}
+	o->id = c->id;
+	o->seq = c->seg_seq + 1;
+	o->pid = c->pid;
+	o->clock_source = c->geo.clock_source;
+	o->flags = c->geo.flags;
+	o->cmdline_len = c->cmdline_len <= RP_CMDLINE_MAX ? c->cmdline_len : RP_CMDLINE_MAX;
+	memcpy(o->cmdline, c->in.bytes + sizeof(struct rp_hello), o->cmdline_len);
+	strlcpy(o->name, c->name, sizeof(o->name));
+	strlcpy(o->session, c->session, sizeof(o->session));
+	a->orphan = o;
+	return 0;
+}
+
+/* A segment of the orphan's own: its identity, START, END and LOSS of each
+ * thread, sealed.  If its writes fail too, the last put of its accounting
+ * keeps the orphan again. */
+static void seg_orphan_write(struct seg_orphan *o, uint64_t now)
+{
+	struct client *t = calloc(1, sizeof(*t));
+
+	o->retry_ns = now + RPD_DISK_RETRY_NS;
+	if (t == NULL)
+		return;
+	t->id = o->id;
+	t->pid = o->pid;
+	t->seg_seq = o->seq;
+	t->geo.clock_source = o->clock_source;
+	t->geo.flags = o->flags;
+	t->cmdline_len = o->cmdline_len;
+	memcpy(t->in.bytes + sizeof(struct rp_hello), o->cmdline, o->cmdline_len);
+	strlcpy(t->name, o->name, sizeof(t->name));
+	strlcpy(t->session, o->session, sizeof(t->session));
+	if (seg_acct_get(t) < 0)
+		goto err_client;
+	if (seg_open(t) < 0)
+		goto err_acct;
+	o->seq = t->seg_seq + 1;
+	o->tries++;
+	LIST_REMOVE(o, entry);
+	seg_norphans--;
+	t->acct->ends = o->ends;
+	t->acct->nends = o->nends;
+	t->acct->cap_ends = o->nends;
+	o->ends = NULL;
+	o->nends = 0;
+	t->acct->orphan = o;
+	seg_end_queue(t->seg, t->acct, o->clock_source);
+	seg_seal(t->seg, RP_SEG_END_EXIT, o->clock_source);
+err_acct:
+	seg_acct_put(t->acct);
+err_client:
+	free(t);
+}
+
+void seg_orphan_tick(uint64_t now)
+{
+	struct seg_orphan *o, *next;
+
+	for (o = LIST_FIRST(&seg_orphans); o != NULL; o = next) {
+		next = LIST_NEXT(o, entry);
+		if (now >= o->retry_ns)
+			seg_orphan_write(o, now);
+	}
+}
+
+int seg_acct_map(struct client *c)
+{
+	struct seg_acct *a = c->acct;
+
+	a->durable = calloc(c->geo.ring_count, sizeof(*a->durable));
+	if (a->durable == NULL)
+		return -ENOMEM;
+	a->ring_count = c->geo.ring_count;
+	a->ring_offset = c->geo.ring_offset;
+	a->ring_stride = c->geo.ring_stride;
+	a->region_size = c->region_size;
+	a->region = c->region;
+	return 0;
+}
+
+void seg_acct_owner(struct seg_acct *a, uint32_t i, uint32_t thread, uint64_t base)
+{
+	if (a->durable == NULL || i >= a->ring_count)
+		return;
+	a->durable[i] = (struct seg_durable){ .thread = thread, .base = base };
+}
+
+static struct rp_ring_ctl *seg_ctl(const struct seg_acct *a, uint32_t i)
+{
+	return ring_ctl_at(a->region, a->ring_offset, a->ring_stride, i);
+}
+
+/* The slot's counters a ledger entry advances: NULL for thread 0, a bad
+ * slot or a thread that no longer owns its slot (the slot's counters
+ * belong to the new owner). */
+static struct seg_durable *seg_durable_of(const struct seg_acct *a, const struct seg_ledger *l)
+{
+	if (a->region == NULL || l->slot >= a->ring_count ||
+	    a->durable[l->slot].thread != l->thread)
+		return NULL;
+	return &a->durable[l->slot];
+}
+
+/* w of s is about to be submitted, the client's only write in flight:
+ * describe it in the region (shm.h inflight_*), with ctl.durable_landed of
+ * each ring it holds events or drops of. */
+static void seg_inflight(struct seg *s, const struct seg_write *w)
+{
+	struct seg_acct *a = s->acct;
+	struct rp_shm_header *hdr = (struct rp_shm_header *)a->region;
+	size_t n = w->ledger.len / sizeof(struct seg_ledger);
+
+	if (hdr == NULL)
+		return;
+	/* Daemons only.  The old record goes first: a daemon killed in
+	 * between leaves none, and every ring's durable is then exact. */
+	rp_store_relaxed(&hdr->inflight_end, 0);
+	for (size_t i = 0; i < n; i++) {
+		struct seg_durable *d;
+		struct seg_ledger l;
+
+		memcpy(&l, w->ledger.data + i * sizeof(l), sizeof(l));
+		if ((d = seg_durable_of(a, &l)) == NULL)
+			continue;
+		d->land_events += l.count;
+		if (l.dropped > d->land_dropped)
+			d->land_dropped = l.dropped;
+		/* ordered after the clearing of inflight_end */
+		rp_store_release(&seg_ctl(a, l.slot)->durable_landed,
+				 d->base + d->land_events + d->land_dropped);
+	}
+	rp_store_relaxed(&hdr->inflight_client, s->client_id);
+	rp_store_relaxed(&hdr->inflight_seq, s->seq);
+	/* pairs with the acquire in ring_attach() of the next daemon */
+	rp_store_release(&hdr->inflight_end, (uint64_t)(w->off + w->buf.len));
+}
+
+/* The write in flight completed (done) or failed: ctl.durable takes
+ * durable_landed, or durable_landed goes back to durable. */
+static void seg_landed(struct seg *s, const struct seg_write *w, bool done)
+{
+	struct seg_acct *a = s->acct;
+	size_t n = w->ledger.len / sizeof(struct seg_ledger);
+
+	for (size_t i = 0; i < n; i++) {
+		struct seg_durable *d;
+		struct seg_ledger l;
+
+		memcpy(&l, w->ledger.data + i * sizeof(l), sizeof(l));
+		if ((d = seg_durable_of(a, &l)) == NULL)
+			continue;
+		if (done) {
+			d->events = d->land_events;
+			d->dropped = d->land_dropped;
+		} else {
+			d->land_events = d->events;
+			d->land_dropped = d->dropped;
+		}
+		/* Daemons only; either value is right while the in-flight
+		 * record names this write */
+		rp_store_relaxed(done ? &seg_ctl(a, l.slot)->durable
+				      : &seg_ctl(a, l.slot)->durable_landed,
+				 d->base + d->events + d->dropped);
+	}
 }
 
 /* Bytes of the regular files in a session directory. */
@@ -147,6 +484,27 @@ static void seg_session_put(struct seg_session *ss)
 	}
 }
 
+void seg_session_removed(const char *session, uint64_t bytes)
+{
+	struct seg_session *ss;
+
+	LIST_FOREACH(ss, &seg_sessions, entry)
+		if (strcmp(ss->name, session) == 0)
+			break;
+	if (ss == NULL)
+		return;  /* rescanned when used again */
+	ss->bytes = ss->bytes > bytes ? ss->bytes - bytes : 0;
+	if (ss->over_logged && (rpd.conf.session_quota == 0 || ss->bytes < rpd.conf.session_quota)) {
+		log_info("session %s: %llu bytes after retention, under its quota again", ss->name,
+			 (unsigned long long)ss->bytes);
+		ss->over_logged = false;
+		if (ss->refs == 0) {
+			LIST_REMOVE(ss, entry);
+			free(ss);
+		}
+	}
+}
+
 /* n more bytes framed into s. */
 static void seg_grow(struct seg *s, uint64_t n)
 {
@@ -178,6 +536,22 @@ static void seg_unwrite(struct seg *s, struct rp_buf *ledger)
 		    c->slots[l.slot].thread == l.thread) {
 			c->slots[l.slot].written -= l.count;
 			c->slots[l.slot].daemon_dropped += l.count;
+			continue;
+		}
+		/* a thread that ended: its final accounting is kept until
+		 * written (seg_end), and corrected here */
+		for (uint32_t k = 0; k < s->acct->nends; k++) {
+			struct seg_end *e = &s->acct->ends[k];
+
+			if (e->loss.thread != l.thread)
+				continue;
+			if (l.loss) {
+				e->lost = true;
+			} else {
+				e->loss.written -= l.count;
+				e->loss.daemon_dropped += l.count;
+			}
+			break;
 		}
 	}
 	ledger->len = 0;
@@ -304,6 +678,28 @@ int seg_events(struct seg *s, uint32_t slot, uint32_t thread, uint32_t count,
 	return 0;
 }
 
+int seg_loss(struct seg *s, const uint32_t *slots, const struct rp_seg_loss *items,
+	     uint32_t n)
+{
+	size_t mark = s->ledger.len;
+	int ret;
+
+	for (uint32_t k = 0; k < n; k++) {
+		struct seg_ledger l = { .slot = slots[k], .thread = items[k].thread,
+					.dropped = items[k].daemon_dropped, .loss = true };
+
+		if (slots[k] != UINT32_MAX && (ret = rp_buf_put(&s->ledger, &l, sizeof(l))) < 0)
+			goto err_ledger;
+	}
+	if ((ret = seg_block(s, RP_BLK_LOSS, n, items, n * sizeof(*items))) < 0)
+		goto err_ledger;
+	return 0;
+
+err_ledger:
+	s->ledger.len = mark;
+	return ret;
+}
+
 bool seg_wants_rotation(const struct seg *s, uint64_t now)
 {
 	uint64_t age_ns = rpd.conf.rotate_age * RPD_NSEC_PER_SEC;
@@ -413,6 +809,20 @@ err_raw:
 	return ret;
 }
 
+/* An open failed: logged once until a write works again (the client
+ * retries every second). */
+static void seg_open_failed(const char *what, const char *dir, const char *file, int err)
+{
+	if (seg_failing_since == 0)
+		log_error("%s %s/%s%s%s: %s; events are dropped and counted until writing works "
+			  "again (a new segment is tried every second)", what, rpd.conf.state_dir,
+			  dir, file[0] ? "/" : "", file, strerror(err));
+	else
+		log_debug("%s %s/%s%s%s: %s", what, rpd.conf.state_dir, dir, file[0] ? "/" : "",
+			  file, strerror(err));
+	seg_failing_since = clock_mono_ns();
+}
+
 int seg_open(struct client *c)
 {
 	char file[RPD_LABEL_MAX + 64];
@@ -421,13 +831,13 @@ int seg_open(struct client *c)
 
 	if (mkdirat(rpd.state_fd, c->session, 0750) < 0 && errno != EEXIST) {
 		ret = -errno;
-		log_error("mkdir %s/%s: %s", rpd.conf.state_dir, c->session, strerror(errno));
+		seg_open_failed("mkdir", c->session, "", errno);
 		return ret;
 	}
 	dfd = openat(rpd.state_fd, c->session, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0) {
 		ret = -errno;
-		log_error("open %s/%s: %s", rpd.conf.state_dir, c->session, strerror(errno));
+		seg_open_failed("open", c->session, "", errno);
 		return ret;
 	}
 	s = calloc(1, sizeof(*s));
@@ -461,8 +871,7 @@ int seg_open(struct client *c)
 	}
 	if (s->fd < 0) {
 		ret = -errno;
-		log_error("create %s/%s/%s: %s", rpd.conf.state_dir, c->session, file,
-			  strerror(errno));
+		seg_open_failed("create", c->session, file, errno);
 		goto err_seg;
 	}
 	s->seq = c->seg_seq;
@@ -492,6 +901,26 @@ err_dir:
 	return ret;
 }
 
+/* Final accountings whose LOSS item was just written are done with. */
+static void seg_ends_landed(struct seg_acct *a, const struct rp_buf *ledger)
+{
+	size_t n = ledger->len / sizeof(struct seg_ledger);
+
+	for (size_t i = 0; i < n && a->nends != 0; i++) {
+		struct seg_ledger l;
+
+		memcpy(&l, ledger->data + i * sizeof(l), sizeof(l));
+		if (!l.loss)
+			continue;
+		for (uint32_t k = 0; k < a->nends; k++) {
+			if (a->ends[k].loss.thread == l.thread && !a->ends[k].lost) {
+				a->ends[k] = a->ends[--a->nends];
+				break;
+			}
+		}
+	}
+}
+
 static void seg_submit(struct seg *s)
 {
 	struct seg_write *w = STAILQ_FIRST(&s->writes);
@@ -499,6 +928,30 @@ static void seg_submit(struct seg *s)
 	io_uring_prep_write(loop_sqe(&w->op), s->fd, w->buf.data + w->done,
 			    (unsigned)(w->buf.len - w->done), w->off + w->done);
 	s->writing = true;
+}
+
+/* Submit the head write of s unless a write of its client is in flight. */
+static void seg_kick(struct seg *s)
+{
+	if (s->acct->writing != NULL || STAILQ_EMPTY(&s->writes))
+		return;
+	s->acct->writing = s;
+	seg_inflight(s, STAILQ_FIRST(&s->writes));
+	seg_submit(s);
+}
+
+/* The client's write in flight ended: the oldest of its segments with
+ * writes queued goes next. */
+static void seg_kick_acct(struct seg_acct *a)
+{
+	struct seg *s, *next = NULL;
+
+	LIST_FOREACH(s, &rpd.segs, entry)
+		if (s->acct == a && !STAILQ_EMPTY(&s->writes) &&
+		    (next == NULL || s->seq < next->seq))
+			next = s;
+	if (next != NULL)
+		seg_kick(next);
 }
 
 static void seg_sync(struct seg *s)
@@ -541,8 +994,7 @@ void seg_flush(struct seg *s)
 	memset(&s->stage, 0, sizeof(s->stage));
 	memset(&s->ledger, 0, sizeof(s->ledger));
 	STAILQ_INSERT_TAIL(&s->writes, w, entry);
-	if (!s->writing)
-		seg_submit(s);
+	seg_kick(s);
 }
 
 void seg_seal(struct seg *s, uint32_t end_reason, uint32_t clock_source)
@@ -578,7 +1030,7 @@ err_seal:
 	seg_discard_stage(s);
 out:
 	s->sealed = true;
-	if (!s->writing)
+	if (STAILQ_EMPTY(&s->writes))
 		seg_sync(s);
 }
 
@@ -598,6 +1050,7 @@ static void seg_fail(struct seg *s, int err)
 	s->failed = true;
 	s->failed_ns = now;
 	s->sess->bytes -= s->size - w->off;
+	seg_landed(s, w, false);
 	if (w->off == 0) {
 		if (unlink(s->path) < 0)
 			log_error("unlink %s: %s", s->path, strerror(errno));
@@ -617,6 +1070,7 @@ void seg_on_write(struct op *op, int res)
 {
 	struct seg *s = op->owner;
 	struct seg_write *w = STAILQ_FIRST(&s->writes);
+	struct seg_acct *a = s->acct;
 
 	s->writing = false;
 	if (res == -EINTR || res == -EAGAIN) {
@@ -637,13 +1091,17 @@ void seg_on_write(struct op *op, int res)
 			seg_submit(s);
 			return;
 		}
+		seg_landed(s, w, true);
+		seg_ends_landed(a, &w->ledger);
 		STAILQ_REMOVE_HEAD(&s->writes, entry);
 		seg_write_free(s, w);
 	}
+	a->writing = NULL;
 	if (!STAILQ_EMPTY(&s->writes))
-		seg_submit(s);
+		seg_kick(s);
 	else if (s->sealed)
 		seg_sync(s);
+	seg_kick_acct(a);
 }
 
 void seg_on_sync(struct op *op, int res)

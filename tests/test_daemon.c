@@ -42,224 +42,28 @@
 #include <ringprof/wire.h>
 
 #include "codec.h"
+#include "harness.h"
 
-#define WAIT_MS 10000
+/* ---- the daemon under test: harness.h ---- */
 
-/* ---- the daemon under test ---- */
-
-struct daemon {
-	pid_t pid;
-	char dir[64];
-	char sock[128];
-	char state[128];
-	char log[128];
-};
-
-static uint64_t now_ms(void)
+/* Run ringprofd with args (NULL-terminated, after the program) expecting
+ * it to exit with code, to print nothing on stdout and exactly err on
+ * stderr. */
+static void run_expect_exit(const char *const *args, int code, const char *err)
 {
-	struct timespec ts;
+	const char *argv[16] = { build_path("daemon/ringprofd") };
+	char *out, *got;
+	int status, n = 1;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void nap(void)
-{
-	struct timespec ts = { 0, 2 * 1000 * 1000 };
-
-	nanosleep(&ts, NULL);
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-
-	if (f == NULL) {
-		*len = 0;
-		return NULL;
-	}
-	for (;;) {
-		if (cap - n < 4096) {
-			cap = cap ? cap * 2 : 8192;
-			buf = realloc(buf, cap + 1);
-			cr_assert_not_null(buf);
-		}
-		size_t got = fread(buf + n, 1, cap - n, f);
-		if (got == 0)
-			break;
-		n += got;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
-/* Lines of the daemon log that contain needle. */
-static int log_count(const struct daemon *d, const char *needle)
-{
-	size_t len;
-	char *text = slurp(d->log, &len);
-	int n = 0;
-
-	if (text == NULL)
-		return 0;
-	for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n"))
-		if (strstr(line, needle) != NULL)
-			n++;
-	free(text);
-	return n;
-}
-
-/* Wait until at least n lines contain needle. */
-static void log_wait_n(const struct daemon *d, const char *needle, int n)
-{
-	uint64_t end = now_ms() + WAIT_MS;
-
-	while (log_count(d, needle) < n) {
-		if (now_ms() > end) {
-			size_t len;
-			char *text = slurp(d->log, &len);
-			cr_assert_fail("no log line containing \"%s\"; log:\n%s", needle,
-				 text ? text : "(none)");
-		}
-		nap();
-	}
-}
-
-static void log_wait(const struct daemon *d, const char *needle)
-{
-	log_wait_n(d, needle, 1);
-}
-
-static int sock_connect(const char *path)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	cr_assert_geq(fd, 0);
-	strncpy(addr.sun_path, path, sizeof(addr.sun_path) - 1);
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static const char *daemon_path(void)
-{
-	static char path[512];
-	const char *dir = getenv("RINGPROF_BUILD_DIR");
-
-	snprintf(path, sizeof(path), "%s/daemon/ringprofd", dir ? dir : RINGPROF_BUILD_DIR);
-	return path;
-}
-
-/* The private directory of a daemon: socket, state and log paths. */
-static void daemon_dirs(struct daemon *d)
-{
-	strcpy(d->dir, "/tmp/ringprofd-test-XXXXXX");
-	cr_assert_not_null(mkdtemp(d->dir));
-	snprintf(d->sock, sizeof(d->sock), "%s/sock", d->dir);
-	snprintf(d->state, sizeof(d->state), "%s/state", d->dir);
-	snprintf(d->log, sizeof(d->log), "%s/log", d->dir);
-}
-
-/* Spawn ringprofd (as uid/gid `as` when not 0, with no supplementary
- * groups) with extra arguments (NULL-terminated) in the directories of
- * daemon_dirs(), and wait until its socket accepts connections. */
-static void daemon_spawn(struct daemon *d, const char *const *extra, uid_t as)
-{
-	const char *argv[32];
-	int argc = 0, logfd;
-	uint64_t end;
-
-	argv[argc++] = daemon_path();
-	argv[argc++] = "--socket";
-	argv[argc++] = d->sock;
-	argv[argc++] = "--state-dir";
-	argv[argc++] = d->state;
-	for (; extra != NULL && *extra != NULL; extra++)
-		argv[argc++] = *extra;
-	argv[argc] = NULL;
-	logfd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	cr_assert_geq(logfd, 0);
-	d->pid = fork();
-	cr_assert_geq(d->pid, 0);
-	if (d->pid == 0) {
-		/* a failed test must not leave a daemon behind */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(logfd, STDOUT_FILENO);
-		dup2(logfd, STDERR_FILENO);
-		if (as != 0 && (setgroups(0, NULL) != 0 || setresgid(as, as, as) != 0 ||
-				setresuid(as, as, as) != 0)) {
-			dprintf(logfd, "cannot become uid %u: %s\n", (unsigned)as, strerror(errno));
-			_exit(126);
-		}
-		/* a change of credentials clears the parent-death signal */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execv(argv[0], (char *const *)argv);
-		dprintf(logfd, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(logfd);
-	end = now_ms() + WAIT_MS;
-	for (;;) {
-		int status, fd;
-
-		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-			size_t len;
-			char *text = slurp(d->log, &len);
-			d->pid = 0;
-			cr_assert_fail("ringprofd exited at start-up (status 0x%x):\n%s", status,
-				 text ? text : "");
-		}
-		if ((fd = sock_connect(d->sock)) >= 0) {
-			close(fd);
-			return;
-		}
-		cr_assert_leq(now_ms(), end, "ringprofd did not listen on %s", d->sock);
-		nap();
-	}
-}
-
-static void daemon_start(struct daemon *d, const char *const *extra)
-{
-	daemon_dirs(d);
-	daemon_spawn(d, extra, 0);
-}
-
-/* Send sig and return the exit status (fails if it does not exit). */
-static int daemon_signal_wait(struct daemon *d, int sig)
-{
-	uint64_t end = now_ms() + WAIT_MS;
-	int status;
-
-	kill(d->pid, sig);
-	while (waitpid(d->pid, &status, WNOHANG) != d->pid) {
-		cr_assert_leq(now_ms(), end, "ringprofd did not exit after signal %d", sig);
-		nap();
-	}
-	d->pid = 0;
-	return status;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(path);
-}
-
-static void daemon_stop(struct daemon *d)
-{
-	if (d->pid > 0) {
-		int status = daemon_signal_wait(d, SIGTERM);
-		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-			  "ringprofd status 0x%x", status);
-	}
-	nftw(d->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	for (; *args != NULL; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	status = run(argv, NULL, &out, &got);
+	cr_assert(exited_with(status, code), "status 0x%x: %s", status, got);
+	cr_assert_str_eq(out, "");
+	cr_assert_str_eq(got, err);
+	free(out);
+	free(got);
 }
 
 /* ---- a hand-made client region ---- */
@@ -1188,25 +992,9 @@ Test(daemon, sighup_rotates_and_redefines_strings, .timeout = 60)
 
 Test(daemon, rejects_bad_option_values_with_status_2, .timeout = 30)
 {
-	const char *argv[] = { daemon_path(), "--tick-ms", "0", NULL };
-	int out[2], status;
-	char buf[256] = { 0 };
-	pid_t pid;
+	static const char *const args[] = { "--tick-ms", "0", NULL };
 
-	cr_assert_eq(pipe(out), 0);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		dup2(out[1], STDERR_FILENO);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(out[1]);
-	cr_assert_geq(read(out[0], buf, sizeof(buf) - 1), 0);
-	close(out[0]);
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2, "status 0x%x", status);
-	cr_assert_str_eq(buf, "ringprofd: --tick-ms: invalid value '0' (expected 1..1000)\n");
+	run_expect_exit(args, 2, "ringprofd: --tick-ms: invalid value '0' (expected 1..1000)\n");
 }
 
 Test(daemon, drains_across_ring_wraps_and_slot_reuse_exactly, .timeout = 60)
@@ -1588,7 +1376,8 @@ Test(daemon, never_overwrites_an_existing_segment_file, .timeout = 60)
 
 Test(daemon, fails_clearly_when_io_uring_is_refused, .timeout = 30)
 {
-	const char *argv[] = { daemon_path(), "--socket", "/nonexistent/sock", NULL };
+	const char *argv[] = { build_path("daemon/ringprofd"), "--socket", "/nonexistent/sock",
+			       NULL };
 	int out[2], status;
 	char buf[256] = { 0 };
 	pid_t pid;
@@ -1624,38 +1413,6 @@ Test(daemon, fails_clearly_when_io_uring_is_refused, .timeout = 30)
 /* ==== hostile input, disk and access (suite daemon_hostile) ==== */
 
 #define NOBODY 65534u
-
-/* Run ringprofd with args (NULL-terminated, after the program) expecting
- * it to exit with code and to print exactly err on stderr. */
-static void run_expect_exit(const char *const *args, int code, const char *err)
-{
-	const char *argv[16] = { daemon_path() };
-	char buf[512] = { 0 };
-	int out[2], status, n = 1;
-	size_t got = 0;
-	ssize_t r;
-	pid_t pid;
-
-	for (; *args != NULL; args++)
-		argv[n++] = *args;
-	argv[n] = NULL;
-	cr_assert_eq(pipe(out), 0);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		dup2(out[1], STDERR_FILENO);
-		dup2(out[1], STDOUT_FILENO);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(out[1]);
-	while ((r = read(out[0], buf + got, sizeof(buf) - 1 - got)) > 0)
-		got += (size_t)r;
-	close(out[0]);
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == code, "status 0x%x: %s", status, buf);
-	cr_assert_str_eq(buf, err);
-}
 
 /* In a child: become uid NOBODY with supplementary group `group` (0: none),
  * make a region, register it and return the answer through a pipe. */
@@ -1747,6 +1504,8 @@ Test(daemon_hostile, allow_groups_checks_supplementary_groups, .timeout = 60)
 	register_as_nobody(&d, 4243, &a);
 	cr_assert_eq(a.status, -EACCES);
 	cr_assert_str_eq(a.reason, "uid 65534 (nobody): none of its groups is in allow-groups");
+	/* the daemon answers, then logs */
+	log_wait_n(&d, "refused", 2);
 	cr_assert_eq(log_count(&d, "refused"), 2);
 	daemon_stop(&d);
 }
@@ -2049,6 +1808,315 @@ Test(daemon_hostile, a_full_disk_drops_counts_and_resumes_exactly, .timeout = 90
 	daemon_stop(&d);
 }
 
+/* d->state on a 2 MiB tmpfs, in a mount namespace of this test's own: a
+ * failed assertion cannot leave it mounted behind. */
+static void state_on_small_tmpfs(struct daemon *d)
+{
+	cr_assert_eq(geteuid(), 0, "mounting a small tmpfs needs root: run this test as root");
+	cr_assert_eq(mkdir(d->state, 0750), 0);
+	cr_assert_eq(unshare(CLONE_NEWNS), 0, "unshare: %s", strerror(errno));
+	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	cr_assert_eq(mount("tmpfs", d->state, "tmpfs", 0, "size=2m,mode=0750"), 0,
+		     "mount tmpfs: %s", strerror(errno));
+}
+
+/* True when no file of the session is shorter than its preamble (being
+ * created). */
+static bool session_is_readable(const struct daemon *d, const char *session)
+{
+	char dir[256], path[512];
+	struct dirent *de;
+	struct stat st;
+	bool ok = true;
+	DIR *dp;
+
+	snprintf(dir, sizeof(dir), "%s/%s", d->state, session);
+	dp = opendir(dir);
+	cr_assert_not_null(dp, "no session directory %s", dir);
+	while (ok && (de = readdir(dp)) != NULL) {
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		ok = de->d_name[0] == '.' ||
+		     (stat(path, &st) == 0 && st.st_size >= (off_t)sizeof(struct rp_seg_preamble));
+	}
+	closedir(dp);
+	return ok;
+}
+
+/* Wait until the session holds want events of thread 1 on disk. */
+static void wait_written(const struct daemon *d, const char *session, uint64_t want)
+{
+	for (uint64_t end = now_ms() + WAIT_MS;; nap()) {
+		struct tally now;
+
+		cr_assert_leq(now_ms(), end, "%llu events never written", (unsigned long long)want);
+		if (!session_is_readable(d, session))
+			continue;
+		tally_session(d, session, &now, 0);
+		if (now.events[1] == want)
+			break;
+		cr_assert_leq(now_ms(), end, "%llu events never written", (unsigned long long)want);
+	}
+}
+
+Test(daemon_hostile, a_client_ending_on_a_full_disk_gets_its_counts_written_later,
+     .timeout = 90)
+{
+	static const char *const args[] = { "--flush-ms", "1", NULL };
+	const uint64_t before = 3000, during = 3000;
+	struct daemon d;
+	struct region r;
+	struct rp_answer a;
+	struct tally t;
+	char *filler, line[200];
+	uint64_t x = 5;
+	uint32_t id;
+	int fd, status;
+
+	daemon_dirs(&d);
+	state_on_small_tmpfs(&d);
+	daemon_spawn(&d, args, 0);
+	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	fd = client_register(&d, &r, "ends", "tests", &a);
+	cr_assert_eq(a.status, 0, "refused: %s", a.reason);
+	id = region_intern(&r, "Query");
+	ring_claim(&r, 0, 5, 1);
+	record_many(&r, 0, id, before, &x);
+	wait_written(&d, "tests", before);
+	filler = fill_disk(d.state);
+	record_many(&r, 0, id, during, &x);
+	log_wait(&d, "events are dropped and counted until writing works again");
+	/* the thread and the client end while nothing can be written: its
+	 * END and final LOSS are kept */
+	ring_retire(&r, 0, 0);
+	ring_wait_free(&r, 0);
+	close(fd);
+	snprintf(line, sizeof(line), "client %u pid %d (ends) ended while its segment could not "
+		 "be written: the final counts of 1 threads are kept", a.client_id, (int)getpid());
+	log_wait(&d, line);
+	/* retried every second while the disk is full: kept, not written */
+	nap_ms(1500);
+	cr_assert_eq(log_count(&d, "final counts written to a segment of their own"), 0);
+	cr_assert_eq(unlink(filler), 0);
+	snprintf(line, sizeof(line), "client %u pid %d (ends): final counts written to a segment "
+		 "of their own", a.client_id, (int)getpid());
+	log_wait(&d, line);
+	status = daemon_signal_wait(&d, SIGTERM);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", status);
+
+	tally_session(&d, "tests", &t, 0);
+	cr_assert_eq(t.loss[1].thread, 1);
+	cr_assert_eq(t.loss[1].written, t.events[1], "LOSS says %llu written, %llu read back",
+		     (unsigned long long)t.loss[1].written, (unsigned long long)t.events[1]);
+	cr_assert_eq(t.events[1] + t.loss[1].daemon_dropped + t.loss[1].client_dropped,
+		     before + during);
+	cr_assert_eq(t.loss[1].client_dropped, 0);
+	/* the slack of the file's last page may take a few blocks */
+	cr_assert_geq(t.events[1], before);
+	cr_assert_gt(t.loss[1].daemon_dropped, 0);
+	cr_assert_eq(log_count(&d, "counts not recorded in any segment"), 0);
+	cr_assert_eq(log_count(&d, "ended while its segment could not be written"), 1);
+	cr_log_info("ended on a full disk: %llu committed, %llu written, %llu dropped, %u files",
+		    (unsigned long long)(before + during), (unsigned long long)t.events[1],
+		    (unsigned long long)t.loss[1].daemon_dropped, t.files);
+	free(filler);
+	region_free(&r);
+	cr_assert_eq(umount(d.state), 0);
+	daemon_stop(&d);
+}
+
+Test(daemon_hostile, a_segment_that_cannot_be_opened_is_retried_and_its_drops_counted,
+     .timeout = 90)
+{
+	static const char *const args[] = { "--flush-ms", "1", NULL };
+	const uint64_t before = 2000, during = 2000, after = 2000;
+	struct daemon d;
+	struct region r;
+	struct rp_answer a;
+	struct tally t;
+	char session[256], away[256], line[200];
+	uint64_t x = 9;
+	uint32_t id;
+	int fd, status;
+
+	daemon_start(&d, args);
+	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	fd = client_register(&d, &r, "reopen", "tests", &a);
+	cr_assert_eq(a.status, 0, "refused: %s", a.reason);
+	id = region_intern(&r, "Query");
+	ring_claim(&r, 0, 5, 1);
+	record_many(&r, 0, id, before, &x);
+	wait_written(&d, "tests", before);
+	/* the session directory becomes a file (root is not stopped by
+	 * modes): the segment of the next rotation cannot be created */
+	snprintf(session, sizeof(session), "%s/tests", d.state);
+	snprintf(away, sizeof(away), "%s/tests.away", d.state);
+	cr_assert_eq(rename(session, away), 0);
+	write_text(session, "not a directory\n");
+	cr_assert_eq(kill(d.pid, SIGHUP), 0);
+	snprintf(line, sizeof(line), "client %u: no segment after rotation", a.client_id);
+	log_wait(&d, line);
+	record_many(&r, 0, id, during, &x);
+	/* at least one retry fails too, without a new log line */
+	nap_ms(1300);
+	cr_assert_eq(log_count(&d, "no segment after rotation"), 1);
+	cr_assert_eq(log_count(&d, "Not a directory"), 1);
+	cr_assert_eq(unlink(session), 0);
+	cr_assert_eq(rename(away, session), 0);
+	/* the next retry opens a segment */
+	for (uint64_t end = now_ms() + WAIT_MS; dir_count(session) < 2; nap())
+		cr_assert_leq(now_ms(), end, "no segment after the directory came back");
+	record_many(&r, 0, id, after, &x);
+	ring_retire(&r, 0, 0);
+	ring_wait_free(&r, 0);
+	close(fd);
+	snprintf(line, sizeof(line), "client %u pid %d (reopen) gone", a.client_id, (int)getpid());
+	log_wait(&d, line);
+	status = daemon_signal_wait(&d, SIGTERM);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", status);
+
+	tally_session(&d, "tests", &t, 0);
+	cr_assert_eq(t.files, 2);
+	cr_assert_eq(t.sealed, 2);
+	cr_assert_eq(t.loss[1].written, t.events[1]);
+	cr_assert_eq(t.events[1], before + after);
+	cr_assert_eq(t.loss[1].daemon_dropped, during);
+	cr_assert_eq(t.loss[1].client_dropped, 0);
+	region_free(&r);
+	daemon_stop(&d);
+}
+
+Test(daemon_hostile, retention_gives_back_session_quota_bytes, .timeout = 60)
+{
+	static const char *const args[] = { "--session-quota", "64K", "--retain-bytes", "32K",
+					    "--flush-ms", "1", NULL };
+	const uint64_t n = 40000, m = 2000;
+	struct daemon d;
+	struct region r, other;
+	struct rp_answer a, b;
+	struct tally t;
+	char line[200];
+	uint64_t x = 13;
+	uint32_t id;
+	int fd, fo, status;
+
+	daemon_start(&d, args);
+	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	fd = client_register(&d, &r, "quota", "kept", &a);
+	cr_assert_eq(a.status, 0, "refused: %s", a.reason);
+	id = region_intern(&r, "Query");
+	ring_claim(&r, 0, 8, 1);
+	record_many(&r, 0, id, n, &x);
+	log_wait(&d, "session kept reached its quota of 65536 bytes (--session-quota)");
+	ring_retire(&r, 0, 0);
+	ring_wait_free(&r, 0);
+	close(fd);
+	/* sealed: retention removes it (the session is over 32K), and the
+	 * quota counts its bytes no more */
+	log_wait(&d, "retention: removed");
+	log_wait(&d, "session kept: ");
+	cr_assert_eq(log_count(&d, "under its quota again"), 1);
+	region_make(&other, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	fo = client_register(&d, &other, "quota2", "kept", &b);
+	cr_assert_eq(b.status, 0);
+	id = region_intern(&other, "Query");
+	ring_claim(&other, 0, 9, 1);
+	record_many(&other, 0, id, m, &x);
+	ring_retire(&other, 0, 0);
+	ring_wait_free(&other, 0);
+	close(fo);
+	snprintf(line, sizeof(line), "client %u pid %d (quota2) gone", b.client_id, (int)getpid());
+	log_wait(&d, line);
+	status = daemon_signal_wait(&d, SIGTERM);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", status);
+	tally_session(&d, "kept", &t, b.client_id);
+	cr_assert_eq(t.events[1], m);
+	cr_assert_eq(t.loss[1].written, m);
+	cr_assert_eq(t.loss[1].daemon_dropped, 0);
+	cr_assert_eq(log_count(&d, "reached its quota"), 1);
+	region_free(&r);
+	region_free(&other);
+	daemon_stop(&d);
+}
+
+/* Segment files the daemon has open now. */
+static uint32_t daemon_open_segments(const struct daemon *d)
+{
+	char dir[64], path[384], target[512];
+	struct dirent *de;
+	uint32_t n = 0;
+	DIR *dp;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)d->pid);
+	dp = opendir(dir);
+	cr_assert_not_null(dp);
+	while ((de = readdir(dp)) != NULL) {
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		n += len > (ssize_t)strlen(RP_SEG_SUFFIX) &&
+		     strcmp(target + len - strlen(RP_SEG_SUFFIX), RP_SEG_SUFFIX) == 0;
+	}
+	closedir(dp);
+	return n;
+}
+
+Test(daemon_hostile, sighup_rotation_keeps_to_the_open_segment_limit, .timeout = 120)
+{
+	static const char *const args[] = { "--flush-ms", "1", "--rotate-size", "4096", NULL };
+	const uint32_t rounds = 300, batch = T_RING_BYTES / RP_REC_BYTES;
+	struct daemon d;
+	struct region r;
+	struct rp_answer a;
+	struct tally t;
+	char line[200];
+	uint64_t x = 17;
+	uint32_t id, open, most = 0;
+	int fd, status;
+
+	daemon_start(&d, args);
+	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
+	fd = client_register(&d, &r, "hup", "tests", &a);
+	cr_assert_eq(a.status, 0, "refused: %s", a.reason);
+	id = region_intern(&r, "Query");
+	ring_claim(&r, 0, 5, 1);
+	/* a burst, a SIGHUP after every ring full, and rotations by size in
+	 * between: segments are sealed faster than their data and fdatasync
+	 * reach the disk */
+	for (uint32_t k = 0; k < rounds; k++) {
+		for (uint32_t i = 0; i < batch; i++) {
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			ring_put(&r, 0, RP_REC_INSTANT, id, 0, x >> 20);
+		}
+		ring_publish(&r, 0);
+		cr_assert_eq(kill(d.pid, SIGHUP), 0);
+		open = daemon_open_segments(&d);
+		most = open > most ? open : most;
+		ring_wait_drained(&r, 0);
+		open = daemon_open_segments(&d);
+		most = open > most ? open : most;
+	}
+	ring_retire(&r, 0, 0);
+	ring_wait_free(&r, 0);
+	close(fd);
+	snprintf(line, sizeof(line), "client %u pid %d (hup) gone", a.client_id, (int)getpid());
+	log_wait(&d, line);
+	status = daemon_signal_wait(&d, SIGTERM);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", status);
+	cr_assert_leq(most, 4u /* RPD_CLIENT_SEGS_MAX */, "%u segments open at once", most);
+	tally_session(&d, "tests", &t, 0);
+	cr_assert_eq(t.sealed, t.files);
+	cr_assert_eq(t.loss[1].written, t.events[1]);
+	cr_assert_eq(t.loss[1].written + t.loss[1].daemon_dropped, (uint64_t)rounds * batch);
+	cr_log_info("sighup storm: %u files, at most %u open at once, %d rotations waited",
+		    t.files, most, log_count(&d, "rotation waits for one"));
+	region_free(&r);
+	daemon_stop(&d);
+}
+
 /* Peak of daemon memory from /proc/<pid>/status: VmHWM in KiB. */
 static uint64_t daemon_hwm_kib(const struct daemon *d)
 {
@@ -2210,11 +2278,15 @@ Test(daemon_hostile, refuses_a_string_area_beyond_max_string_bytes, .timeout = 6
 }
 
 /* One kind of garbage a client may write into its region after a valid
- * record was drained from ring 0; reason: the expected quarantine reason
- * (%llu is replaced by the scribbled head where it appears). */
+ * record was drained from ring 0: scribble (may be NULL) breaks the region,
+ * then the records rec[0..nrec) are put into ring 0 and published (nrec 0:
+ * nothing published); reason: the expected quarantine reason (%llu is
+ * replaced by the scribbled head where it appears). */
 struct garbage {
 	const char *name;
-	void (*apply)(struct region *r);
+	void (*scribble)(struct region *r);
+	struct { uint32_t type, id, arg; } rec[2];
+	uint32_t nrec;
 	const char *reason;
 };
 
@@ -2233,76 +2305,28 @@ static void g_head_back(struct region *r)
 	rp_store_release(&region_ctl(r, 0)->head, r->head[0] - 16);
 }
 
-static void g_type(struct region *r)
-{
-	ring_put(r, 0, 9, 1, 0, 5);
-	ring_publish(r, 0);
-}
-
-static void g_type0(struct region *r)
-{
-	ring_put(r, 0, 0, 1, 0, 5);
-	ring_publish(r, 0);
-}
-
-static void g_id(struct region *r)
-{
-	ring_put(r, 0, RP_REC_BEGIN, RP_REC_ID_MASK, 0, 5);
-	ring_publish(r, 0);
-}
-
-static void g_arg(struct region *r)
-{
-	ring_put(r, 0, RP_REC_INSTANT, 1, 77, 5);
-	ring_publish(r, 0);
-}
-
-static void g_value(struct region *r)
-{
-	ring_put(r, 0, RP_REC_VALUE, 0, 0, 5);
-	ring_publish(r, 0);
-}
-
-static void g_integer(struct region *r)
-{
-	ring_put(r, 0, RP_REC_INTEGER, 1, 0, 5);
-	ring_put(r, 0, RP_REC_INSTANT, 1, 0, 6);
-	ring_publish(r, 0);
-}
-
-static void g_integer_last(struct region *r)
-{
-	ring_put(r, 0, RP_REC_INTEGER, 1, 0, 5);
-	ring_publish(r, 0);
-}
-
 static void g_string_used(struct region *r)
 {
 	rp_store_release(&r->hdr->string_used, 1u << 20);
-	ring_put(r, 0, RP_REC_INSTANT, 1, 0, 5);
-	ring_publish(r, 0);
+}
+
+/* A string entry (id, len) at offset 16 of the area, string_used then used. */
+static void g_string_entry(struct region *r, uint32_t id, uint32_t len, uint64_t used)
+{
+	struct rp_str_entry e = { .id = id, .len = len };
+
+	memcpy(r->base + r->hdr->string_offset + 16, &e, sizeof(e));
+	rp_store_release(&r->hdr->string_used, used);
 }
 
 static void g_string_len(struct region *r)
 {
-	uint8_t *area = r->base + r->hdr->string_offset;
-	struct rp_str_entry e = { .id = 2, .len = 5000 };
-
-	memcpy(area + 16, &e, sizeof(e));
-	rp_store_release(&r->hdr->string_used, 16 + 512);
-	ring_put(r, 0, RP_REC_INSTANT, 1, 0, 5);
-	ring_publish(r, 0);
+	g_string_entry(r, 2, 5000, 16 + 512);
 }
 
 static void g_string_id(struct region *r)
 {
-	uint8_t *area = r->base + r->hdr->string_offset;
-	struct rp_str_entry e = { .id = 99, .len = 1 };
-
-	memcpy(area + 16, &e, sizeof(e));
-	rp_store_release(&r->hdr->string_used, 16 + 16);
-	ring_put(r, 0, RP_REC_INSTANT, 1, 0, 5);
-	ring_publish(r, 0);
+	g_string_entry(r, 99, 1, 16 + 16);
 }
 
 static void g_state(struct region *r)
@@ -2318,28 +2342,46 @@ static void g_freed(struct region *r)
 static void g_owner(struct region *r)
 {
 	region_ctl(r, 0)->owner_seq = 0xdeadbeef;
-	ring_put(r, 0, RP_REC_INSTANT, 1, 0, 5);
-	ring_publish(r, 0);
 }
 
+#define G_INSTANT { { RP_REC_INSTANT, 1, 0 } }, 1
+
 static const struct garbage garbage[] = {
-	{ "headfar", g_head_far, "ring 0: head %llu invalid (tail 16, ring 4096 bytes)" },
-	{ "headtorn", g_head_torn, "ring 0: head %llu invalid (tail 16, ring 4096 bytes)" },
-	{ "headback", g_head_back, "ring 0: head %llu invalid (tail 16, ring 4096 bytes)" },
-	{ "type9", g_type, "ring 0: unknown record type 9" },
-	{ "type0", g_type0, "ring 0: unknown record type 0" },
-	{ "idrange", g_id, "ring 0: undefined string id 268435455" },
-	{ "argrange", g_arg, "ring 0: undefined string id 77" },
-	{ "value", g_value, "ring 0: VALUE without INTEGER" },
-	{ "integer", g_integer, "ring 0: INTEGER not followed by VALUE" },
-	{ "integerlast", g_integer_last, "ring 0: INTEGER not followed by VALUE" },
-	{ "strused", g_string_used, "string_used 1048576 invalid (area 4096 bytes, 16 scanned)" },
-	{ "strlen", g_string_len, "bad string entry at offset 16 of the string area" },
-	{ "strid", g_string_id, "bad string entry at offset 16 of the string area" },
-	{ "state", g_state, "ring 0: bad slot state 7" },
-	{ "freed", g_freed, "ring 0: slot freed by the client" },
-	{ "owner", g_owner, "ring 0: owner changed without retiring" },
+	{ "headfar", g_head_far, { { 0 } }, 0,
+	  "ring 0: head %llu invalid (tail 16, ring 4096 bytes)" },
+	{ "headtorn", g_head_torn, { { 0 } }, 0,
+	  "ring 0: head %llu invalid (tail 16, ring 4096 bytes)" },
+	{ "headback", g_head_back, { { 0 } }, 0,
+	  "ring 0: head %llu invalid (tail 16, ring 4096 bytes)" },
+	{ "type9", NULL, { { 9, 1, 0 } }, 1, "ring 0: unknown record type 9" },
+	{ "type0", NULL, { { 0, 1, 0 } }, 1, "ring 0: unknown record type 0" },
+	{ "idrange", NULL, { { RP_REC_BEGIN, RP_REC_ID_MASK, 0 } }, 1,
+	  "ring 0: undefined string id 268435455" },
+	{ "argrange", NULL, { { RP_REC_INSTANT, 1, 77 } }, 1, "ring 0: undefined string id 77" },
+	{ "value", NULL, { { RP_REC_VALUE, 0, 0 } }, 1, "ring 0: VALUE without INTEGER" },
+	{ "integer", NULL, { { RP_REC_INTEGER, 1, 0 }, { RP_REC_INSTANT, 1, 0 } }, 2,
+	  "ring 0: INTEGER not followed by VALUE" },
+	{ "integerlast", NULL, { { RP_REC_INTEGER, 1, 0 } }, 1,
+	  "ring 0: INTEGER not followed by VALUE" },
+	{ "strused", g_string_used, G_INSTANT,
+	  "string_used 1048576 invalid (area 4096 bytes, 16 scanned)" },
+	{ "strlen", g_string_len, G_INSTANT, "bad string entry at offset 16 of the string area" },
+	{ "strid", g_string_id, G_INSTANT, "bad string entry at offset 16 of the string area" },
+	{ "state", g_state, { { 0 } }, 0, "ring 0: bad slot state 7" },
+	{ "freed", g_freed, { { 0 } }, 0, "ring 0: slot freed by the client" },
+	{ "owner", g_owner, G_INSTANT, "ring 0: owner changed without retiring" },
 };
+
+/* Break r as g says. */
+static void garbage_apply(const struct garbage *g, struct region *r)
+{
+	if (g->scribble != NULL)
+		g->scribble(r);
+	for (uint32_t i = 0; i < g->nrec; i++)
+		ring_put(r, 0, g->rec[i].type, g->rec[i].id, g->rec[i].arg, 5 + i);
+	if (g->nrec > 0)
+		ring_publish(r, 0);
+}
 
 Test(daemon_hostile, quarantines_each_kind_of_garbage_alone, .timeout = 120)
 {
@@ -2375,7 +2417,7 @@ Test(daemon_hostile, quarantines_each_kind_of_garbage_alone, .timeout = 120)
 		ring_wait_drained(&r, 0);
 		/* the good client records while the other one breaks */
 		record_five(&good, 0, &ng, 1000 * (i + 1));
-		g->apply(&r);
+		garbage_apply(g, &r);
 		/* "%llu" in a reason stands for the scribbled head */
 		{
 			const char *mark = strstr(g->reason, "%llu");

@@ -86,7 +86,17 @@ struct rp_shm_header {
 				    * LOSS item; the next daemon the region is
 				    * offered to (after a restart) counts from
 				    * it.  Daemons only (relaxed) */
-	uint8_t  pad2[RP_CACHE_LINE - 16];
+	/* The one segment write of this client the daemon has in flight
+	 * (rp_ring_ctl.durable_landed): file <name>-<pid>-<inflight_client>-
+	 * <inflight_seq>.rps of its session, bytes up to inflight_end.  A
+	 * daemon that attaches the region after another was killed takes
+	 * the write as done when the file is that long.  inflight_end = 0:
+	 * none.  Daemons only: inflight_end stored 0 first (relaxed), then
+	 * the rest, then inflight_end (release); read first (acquire). */
+	uint32_t inflight_client;
+	uint32_t inflight_seq;
+	uint64_t inflight_end;
+	uint8_t  pad2[RP_CACHE_LINE - 32];
 
 	uint8_t  reserved3[RP_CACHE_LINE];
 };
@@ -96,6 +106,8 @@ RP_STATIC_ASSERT(offsetof(struct rp_shm_header, string_used) == 64, "shm line 1"
 RP_STATIC_ASSERT(offsetof(struct rp_shm_header, no_slot_dropped) == 80, "shm line 1");
 RP_STATIC_ASSERT(offsetof(struct rp_shm_header, daemon_heartbeat) == 128, "shm line 2");
 RP_STATIC_ASSERT(offsetof(struct rp_shm_header, no_slot_reported) == 136, "shm line 2");
+RP_STATIC_ASSERT(offsetof(struct rp_shm_header, inflight_client) == 144, "shm line 2");
+RP_STATIC_ASSERT(offsetof(struct rp_shm_header, inflight_end) == 152, "shm line 2");
 
 /* rp_ring_ctl.state */
 #define RP_SLOT_FREE    0u  /* no owner; the daemon has drained it */
@@ -126,7 +138,24 @@ struct rp_ring_ctl {
 				    * (thread end, seal); the next daemon the
 				    * region is offered to counts the owner's
 				    * drops from it.  Daemons only (relaxed) */
-	uint8_t  pad1[RP_CACHE_LINE - 16];
+	/* Events of one owner the daemons took off the ring, and how many of
+	 * them are accounted on disk (in an EVENTS block whose write
+	 * completed, or counted in a LOSS item whose write completed).  A
+	 * daemon that attaches the region after another was killed counts
+	 * taken - durable (durable_landed if the header's in-flight write is
+	 * in its file) as its own drops of that owner, once: it carries the
+	 * counts on.  Daemons only: taken before the release of tail,
+	 * durable on write completion (relaxed); acct_seq (the owner_seq
+	 * they count for) is stored last, release, and read first, acquire,
+	 * by the next daemon.  The client never writes them; a value it
+	 * scribbles skews only its own counts. */
+	uint64_t acct_seq;
+	uint64_t taken;
+	uint64_t durable;
+	uint64_t durable_landed; /* durable once the header's in-flight write
+				  * completes; equals durable when that write
+				  * holds nothing of this owner */
+	uint8_t  pad1[RP_CACHE_LINE - 48];
 
 	/* line 2: ownership, written on thread start and exit only */
 	uint32_t state;     /* RP_SLOT_*; the client CASes FREE->OWNED and
@@ -143,6 +172,10 @@ struct rp_ring_ctl {
 RP_STATIC_ASSERT(sizeof(struct rp_ring_ctl) == 256, "ring ctl size");
 RP_STATIC_ASSERT(offsetof(struct rp_ring_ctl, tail) == 64, "ring consumer line");
 RP_STATIC_ASSERT(offsetof(struct rp_ring_ctl, dropped_reported) == 72, "ring consumer line");
+RP_STATIC_ASSERT(offsetof(struct rp_ring_ctl, acct_seq) == 80, "ring consumer line");
+RP_STATIC_ASSERT(offsetof(struct rp_ring_ctl, taken) == 88, "ring consumer line");
+RP_STATIC_ASSERT(offsetof(struct rp_ring_ctl, durable) == 96, "ring consumer line");
+RP_STATIC_ASSERT(offsetof(struct rp_ring_ctl, durable_landed) == 104, "ring consumer line");
 RP_STATIC_ASSERT(offsetof(struct rp_ring_ctl, state) == 128, "ring owner line");
 
 /*
