@@ -536,13 +536,21 @@ struct rp_impl_proc {
 	uint32_t clock;          /* RP_CLOCK_* of the region */
 	uint32_t client_id;
 
-	/* private copy of every interned string, index id - 1 */
-	char **strs;
-	uint32_t *lens;
-	uint32_t nstr, cap;
-	uint32_t *table;         /* open addressing, ids; 0 = empty */
+	/* Interned strings.  img is a private image of the string area's
+	 * first str_used bytes (the same entries, in id order): a fork child,
+	 * which has no mapping of the area, re-publishes it with one copy and
+	 * every id stays valid. */
+	unsigned char *img;
+	uint64_t img_cap;        /* bytes allocated at img */
+	uint32_t *offs;          /* offset of entry id in img, index id - 1 */
+	uint32_t nstr, cap;      /* ids handed out; entries allocated at offs */
+	uint32_t *table;         /* open addressing: id | the hash's top 4 bits
+				  * (RP_IMPL_TAG); 0 = empty.  The pointer and
+				  * table_cap are atomic (private): written
+				  * under the lock, read without it only to
+				  * prefetch */
 	uint32_t table_cap;      /* power of two */
-	uint64_t str_used;       /* our copy of hdr->string_used */
+	uint64_t str_used;       /* our copy of hdr->string_used = bytes of img */
 	uint64_t str_dropped;    /* our copy of hdr->string_dropped */
 	uint64_t str_nomem;      /* refused for lack of private memory */
 
@@ -794,60 +802,116 @@ static ssize_t rp_impl_read_file(const char *path, char *buf, size_t cap)
 	return (ssize_t)got;
 }
 
-/* Appends entry id (already in the private copy) to the string area and
- * publishes it.  Returns false when the area is full.  Caller holds the
- * lock. */
-static bool rp_impl_publish_string(struct rp_impl_proc *p, uint32_t id)
+/* Publishes img[from, to) (whole entries) in the string area.  Caller
+ * holds the lock and checked that they fit. */
+static void rp_impl_publish_strings(struct rp_impl_proc *p, uint64_t from, uint64_t to)
 {
-	uint32_t len = p->lens[id - 1];
-	uint64_t size = RP_STR_ENTRY_SIZE(len);
-	unsigned char *at;
-	struct rp_str_entry e;
-
-	if (p->str_used + size > p->hdr->string_bytes)
-		return false;
-	at = p->base + p->hdr->string_offset + p->str_used;
-	e.id = id;
-	e.len = len;
-	memcpy(at, &e, sizeof(e));
-	memcpy(at + sizeof(e), p->strs[id - 1], len);
-	memset(at + sizeof(e) + len, 0, (size_t)(size - sizeof(e) - len));
-	p->str_used += size;
+	memcpy(p->base + p->hdr->string_offset + from, p->img + from, (size_t)(to - from));
 	/* pairs with the acquire of string_used in the daemon's string scan */
-	rp_store_release(&p->hdr->string_used, p->str_used);
-	return true;
+	rp_store_release(&p->hdr->string_used, to);
 }
 
+static uint64_t rp_impl_load64(const char *s)
+{
+	uint64_t w;
+
+	memcpy(&w, s, sizeof(w));
+	return w;
+}
+
+static uint32_t rp_impl_load32(const char *s)
+{
+	uint32_t w;
+
+	memcpy(&w, s, sizeof(w));
+	return w;
+}
+
+/* 32-bit hash of s[0..len): eight bytes per multiply (the last word
+ * overlaps the one before it), the length in the seed, and a final
+ * avalanche so that the low bits used as the table index depend on
+ * every byte. */
 static uint32_t rp_impl_hash(const char *s, uint32_t len)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
+	const uint64_t k = 0x9e3779b97f4a7c15ull;
+	uint64_t h = k ^ ((uint64_t)len * 0xff51afd7ed558ccdull);
 	uint32_t i;
 
-	for (i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	return h;
+	if (len >= 8) {
+		for (i = 0; i + 8 < len; i += 8) {
+			h = (h ^ rp_impl_load64(s + i)) * k;
+			h ^= h >> 29;
+		}
+		h ^= rp_impl_load64(s + len - 8);
+	} else if (len >= 4) {
+		h ^= rp_impl_load32(s) | (uint64_t)rp_impl_load32(s + len - 4) << 32;
+	} else if (len > 0) {
+		h ^= (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[len / 2] << 8 |
+		     (uint64_t)(unsigned char)s[len - 1] << 16;
+	}
+	h = (h ^ (h >> 32)) * 0xd6e8feb86659fd93ull;
+	h = (h ^ (h >> 32)) * 0xd6e8feb86659fd93ull;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
-/* Doubles the hash table.  0 or -ENOMEM.  Caller holds the lock. */
+/* Ids take 28 bits (RP_REC_ID_MASK); a table slot keeps the top 4 bits
+ * of the string's hash beside its id, so that most slots of other strings
+ * are passed over without reading their bytes. */
+#define RP_IMPL_TAG(h) ((h) & ~RP_REC_ID_MASK)
+
+/* Doubles the hash table, re-hashing the image in id order (sequential
+ * reads).  0 or -ENOMEM.  Caller holds the lock. */
 static int rp_impl_table_grow(struct rp_impl_proc *p)
 {
-	uint32_t cap = p->table_cap ? p->table_cap * 2 : 256;
+	uint32_t cap = p->table_cap ? p->table_cap * 2 : 1024;
 	uint32_t *t = (uint32_t *)calloc(cap, sizeof(*t));
-	uint32_t i, j;
+	struct rp_str_entry e;
+	uint32_t id, h, j;
 
 	if (t == NULL)
 		return -ENOMEM;
-	for (i = 0; i < p->table_cap; i++) {
-		if (p->table[i] == 0)
-			continue;
-		j = rp_impl_hash(p->strs[p->table[i] - 1], p->lens[p->table[i] - 1]) & (cap - 1);
-		while (t[j] != 0)
-			j = (j + 1) & (cap - 1);
-		t[j] = p->table[i];
+	for (id = 1; id <= p->nstr; id++) {
+		const unsigned char *x = p->img + p->offs[id - 1];
+
+		memcpy(&e, x, sizeof(e));
+		h = rp_impl_hash((const char *)x + sizeof(e), e.len);
+		for (j = h & (cap - 1); t[j] != 0; j = (j + 1) & (cap - 1))
+			;
+		t[j] = RP_IMPL_TAG(h) | id;
 	}
 	free(p->table);
-	p->table = t;
-	p->table_cap = cap;
+	/* pair with the relaxed loads of rp_impl_intern()'s prefetch, which
+	 * may see either table: a prefetch never faults */
+	rp_store_relaxed(&p->table, t);
+	rp_store_relaxed(&p->table_cap, cap);
+	return 0;
+}
+
+/* Makes room in img for one more entry of size bytes and in offs for one
+ * more id.  0 or -ENOMEM.  Caller holds the lock. */
+static int rp_impl_strings_reserve(struct rp_impl_proc *p, uint64_t size)
+{
+	if (p->str_used + size > p->img_cap) {
+		uint64_t cap = p->img_cap ? p->img_cap : 65536;
+		unsigned char *img;
+
+		while (cap < p->str_used + size)
+			cap *= 2;
+		img = (unsigned char *)realloc(p->img, (size_t)cap);
+		if (img == NULL)
+			return -ENOMEM;
+		p->img = img;
+		p->img_cap = cap;
+	}
+	if (p->nstr == p->cap) {
+		uint32_t cap = p->cap ? p->cap * 2 : 1024;
+		uint32_t *offs = (uint32_t *)reallocarray(p->offs, cap, sizeof(*offs));
+
+		if (offs == NULL)
+			return -ENOMEM;
+		p->offs = offs;
+		p->cap = cap;
+	}
 	return 0;
 }
 
@@ -862,52 +926,51 @@ static uint32_t rp_impl_string_refused(struct rp_impl_proc *p)
 	return 0;
 }
 
-/* Finds or adds s[0..len) and returns its id, 0 when refused.  Caller
+/* Finds or adds s[0..len) (len already at most RP_STRING_LEN_MAX, h its
+ * rp_impl_hash()) and returns its id, 0 when refused.  A new string is
+ * written once into img and copied once into the string area.  Caller
  * holds the lock and the process is registered. */
-static uint32_t rp_impl_intern_locked(struct rp_impl_proc *p, const char *s, size_t n)
+static uint32_t rp_impl_intern_locked(struct rp_impl_proc *p, const char *s, uint32_t len,
+				      uint32_t h)
 {
-	uint32_t len = n > RP_STRING_LEN_MAX ? RP_STRING_LEN_MAX : (uint32_t)n;
-	uint32_t h, j, id;
-	char *copy;
+	uint64_t size = RP_STR_ENTRY_SIZE(len), at;
+	struct rp_str_entry e;
+	uint32_t j, id;
 
 	if (p->table_cap == 0 || (p->nstr + 1) * 2 > p->table_cap) {
 		if (rp_impl_table_grow(p) != 0)
 			goto err_nomem;
 	}
-	h = rp_impl_hash(s, len);
 	for (j = h & (p->table_cap - 1); p->table[j] != 0; j = (j + 1) & (p->table_cap - 1)) {
-		id = p->table[j];
-		if (p->lens[id - 1] == len && memcmp(p->strs[id - 1], s, len) == 0)
+		const unsigned char *x;
+
+		if (RP_IMPL_TAG(p->table[j] ^ h) != 0)
+			continue;
+		id = p->table[j] & RP_REC_ID_MASK;
+		x = p->img + p->offs[id - 1];
+		memcpy(&e, x, sizeof(e));
+		if (e.len == len && memcmp(x + sizeof(e), s, len) == 0)
 			return id;
 	}
 	if (p->nstr >= RP_REC_ID_MASK)
 		return rp_impl_string_refused(p);
-	if (p->str_used + RP_STR_ENTRY_SIZE(len) > p->hdr->string_bytes)
+	if (p->str_used + size > p->hdr->string_bytes)
 		return rp_impl_string_refused(p);
-	if (p->nstr == p->cap) {
-		uint32_t cap = p->cap ? p->cap * 2 : 256;
-		char **strs = (char **)reallocarray(p->strs, cap, sizeof(*strs));
-		uint32_t *lens;
-
-		if (strs == NULL)
-			goto err_nomem;
-		p->strs = strs;
-		lens = (uint32_t *)reallocarray(p->lens, cap, sizeof(*lens));
-		if (lens == NULL)
-			goto err_nomem;
-		p->lens = lens;
-		p->cap = cap;
-	}
-	copy = (char *)malloc(len ? len : 1);
-	if (copy == NULL)
+	if (rp_impl_strings_reserve(p, size) != 0)
 		goto err_nomem;
-	memcpy(copy, s, len);
 	id = p->nstr + 1;
-	p->strs[id - 1] = copy;
-	p->lens[id - 1] = len;
+	at = p->str_used;
+	e.id = id;
+	e.len = len;
+	memcpy(p->img + at, &e, sizeof(e));
+	memcpy(p->img + at + sizeof(e), s, len);
+	/* the padding is published too: zero it (at most 7 bytes) */
+	memset(p->img + at + sizeof(e) + len, 0, (size_t)(size - sizeof(e) - len));
+	p->offs[id - 1] = (uint32_t)at;
 	p->nstr = id;
-	p->table[j] = id;
-	rp_impl_publish_string(p, id); /* fits: checked above */
+	p->table[j] = RP_IMPL_TAG(h) | id;
+	p->str_used = at + size;
+	rp_impl_publish_strings(p, at, p->str_used);
 	return id;
 
 err_nomem:
@@ -1129,7 +1192,6 @@ static int rp_impl_region_create(struct rp_impl_proc *p)
 	uint64_t string_offset = sizeof(struct rp_shm_header) + stride * o->ring_count;
 	struct rp_shm_header *hdr;
 	void *base;
-	uint32_t id;
 	int ret;
 
 	p->region_size = string_offset + o->string_bytes;
@@ -1192,12 +1254,11 @@ static int rp_impl_region_create(struct rp_impl_proc *p)
 	}
 	p->base = (unsigned char *)base;
 	p->hdr = hdr;
-	p->str_used = 0;
 	p->str_dropped = 0;
-	/* ids handed out before a fork stay valid: same strings, same order */
-	for (id = 1; id <= p->nstr; id++)
-		if (!rp_impl_publish_string(p, id))
-			rp_impl_string_refused(p);
+	/* ids handed out before a fork stay valid: same strings, same order,
+	 * one copy of the image (same area size: the options are inherited) */
+	if (p->str_used != 0 && p->str_used <= o->string_bytes)
+		rp_impl_publish_strings(p, 0, p->str_used);
 	return 0;
 
 err_evfd:
@@ -1654,11 +1715,15 @@ RP_API const char *rp_status_reason(void)
 	return p->reason;
 }
 
-/* Interns under the lock; kind_filter checks $RINGPROF_EVENTS. */
+/* Interns under the lock; kind_filter checks $RINGPROF_EVENTS.  The hash
+ * is taken before the lock, and the table slot it names is prefetched: a
+ * new key's probe is a cache miss that then overlaps taking the lock. */
 static uint32_t rp_impl_intern(const char *s, size_t len, bool is_kind, bool is_arg)
 {
 	struct rp_impl_proc *p = &rp_impl_proc_state;
-	uint32_t id = 0;
+	uint32_t n = len > RP_STRING_LEN_MAX ? RP_STRING_LEN_MAX : (uint32_t)len;
+	uint32_t id = 0, h, cap;
+	const uint32_t *table;
 
 	if (s == NULL || rp_impl_ensure() != RP_IMPL_ENABLED)
 		return 0;
@@ -1679,9 +1744,17 @@ static uint32_t rp_impl_intern(const char *s, size_t len, bool is_kind, bool is_
 		if (!found)
 			return 0;
 	}
+	h = rp_impl_hash(s, n);
+	table = rp_load_relaxed(&p->table);
+	cap = rp_load_relaxed(&p->table_cap);
+	/* integer arithmetic: table and cap may be of two different sizes
+	 * while another thread grows the table (a prefetch never faults) */
+	if (table != NULL)
+		__builtin_prefetch((const void *)((uintptr_t)table +
+						  sizeof(*table) * (h & (cap - 1))));
 	pthread_mutex_lock(&rp_impl_lock);
 	if (rp_load_relaxed(&p->state) == RP_IMPL_ENABLED)
-		id = rp_impl_intern_locked(p, s, len);
+		id = rp_impl_intern_locked(p, s, n, h);
 	pthread_mutex_unlock(&rp_impl_lock);
 	return id;
 }

@@ -3,9 +3,12 @@
  *
  * The area is appended to by the client and published with a release store
  * of string_used.  The scan reads string_used once, checks it, copies each
- * new entry header and its bytes out once, and validates the copy: ids must
- * run 1, 2, 3..., lengths stay within RP_STRING_LEN_MAX and the published
- * bytes.
+ * new entry header out once and validates the copy: ids must run 1, 2,
+ * 3..., lengths stay within RP_STRING_LEN_MAX and the published bytes.  The
+ * bytes themselves are not copied: the table keeps the validated offset and
+ * length of each, inside the sealed mapping, and the segment writer copies
+ * them once, straight from the area.  A client that rewrites its published
+ * bytes changes only its own strings, never a bound the daemon relies on.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,14 +27,13 @@ void strtab_free(struct strtab *t)
 {
 	free(t->off);
 	free(t->len);
-	rp_buf_free(&t->text);
 	memset(t, 0, sizeof(*t));
 }
 
 static int strtab_grow(struct strtab *t)
 {
-	uint32_t cap = t->cap ? t->cap * 2 : 256;
-	uint64_t *off;
+	uint32_t cap = t->cap ? t->cap * 2 : 1024;
+	uint32_t *off;
 	uint32_t *len;
 
 	off = reallocarray(t->off, (size_t)cap + 1, sizeof(*off));
@@ -53,7 +55,8 @@ int strtab_scan(struct client *c)
 	uint64_t used, pos;
 	int ret;
 
-	/* pairs with the release of string_used in rp_impl_intern_slow() */
+	t->area = area;
+	/* pairs with the release of string_used in rp_impl_publish_strings() */
 	used = rp_load_acquire(&((struct rp_shm_header *)c->region)->string_used);
 	if (used == t->scanned)
 		return 0;
@@ -78,10 +81,8 @@ int strtab_scan(struct client *c)
 			goto err_entry;
 		if (t->count + 1 > t->cap && (ret = strtab_grow(t)) < 0)
 			return ret;
-		t->off[e.id] = t->text.len;
+		t->off[e.id] = (uint32_t)(pos + sizeof(e)); /* < string_bytes */
 		t->len[e.id] = e.len;
-		if ((ret = rp_buf_put(&t->text, area + pos + sizeof(e), e.len)) < 0)
-			return ret;
 		t->count = e.id;
 		pos += size;
 		t->scanned = pos;
@@ -98,5 +99,5 @@ err_entry:
 const char *strtab_get(const struct strtab *t, uint32_t id, uint32_t *len)
 {
 	*len = t->len[id];
-	return (const char *)t->text.data + t->off[id];
+	return (const char *)t->area + t->off[id];
 }

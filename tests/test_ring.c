@@ -407,6 +407,157 @@ Test(ring, interning_gives_ordered_ids_and_exact_string_entries)
 	free(big);
 }
 
+/* Key i of the growth tests: lengths 2..40 cycle, so every path of the
+ * hash (2-3, 4-7, 8 and more bytes, with and without a partial last
+ * word) is taken; the number before the '.' makes each key distinct. */
+static uint32_t many_key(char *buf, uint32_t i)
+{
+	int n = snprintf(buf, 64, "%x.", i);
+	uint32_t len = 1 + i % 40;
+
+	if ((uint32_t)n < len)
+		memset(buf + n, 'a' + (int)(i % 26), len - (uint32_t)n);
+	else
+		len = (uint32_t)n;
+	return len;
+}
+
+#define MANY_KEYS 20000u
+
+Test(ring, many_strings_keep_their_ids_across_table_and_image_growth)
+{
+	struct rp_client_stats st;
+	struct rp_shm_header *h;
+	unsigned char *want;
+	char key[64];
+	size_t n = 0;
+	uint32_t i, j, len;
+
+	setup_env(4096, 2, 0);
+	h = open_region();
+	want = malloc((size_t)MANY_KEYS * RP_STR_ENTRY_SIZE(40));
+	cr_assert_not_null(want);
+	for (i = 0; i < MANY_KEYS; i++) {
+		len = many_key(key, i);
+		cr_assert_eq(rp_intern_n(key, len), i + 1, "key %u", i);
+		n += put_entry(want + n, i + 1, key, len);
+	}
+	/* again, in another order: no new id, no new byte */
+	for (j = 0; j < MANY_KEYS; j++) {
+		i = (j * 7919u) % MANY_KEYS;
+		len = many_key(key, i);
+		cr_assert_eq(rp_intern_n(key, len), i + 1, "key %u again", i);
+	}
+	cr_assert_eq(rp_load_acquire(&h->string_used), n);
+	cr_assert_eq(memcmp((unsigned char *)h + h->string_offset, want, n), 0);
+	rp_stats(&st);
+	cr_assert_eq(st.strings_interned, MANY_KEYS);
+	cr_assert_eq(st.strings_dropped, 0);
+	free(want);
+}
+
+Test(ring, strings_differing_in_one_byte_or_in_length_get_distinct_ids)
+{
+	char s[33], t[33];
+	uint32_t len, pos, id, next = 1;
+
+	setup_env(4096, 2, 0);
+	open_region();
+	memset(s, 'q', sizeof(s));
+	/* "", "q", "qq", ... "q" x 32: prefixes of each other */
+	for (len = 0; len <= 32; len++)
+		cr_assert_eq(rp_intern_n(s, len), next++, "length %u", len);
+	/* each byte of each length changed once */
+	for (len = 1; len <= 32; len++) {
+		for (pos = 0; pos < len; pos++) {
+			memcpy(t, s, len);
+			t[pos] = 'Q';
+			cr_assert_eq(rp_intern_n(t, len), next++, "length %u, byte %u", len, pos);
+		}
+	}
+	for (len = 0; len <= 32; len++)
+		cr_assert_eq(rp_intern_n(s, len), len + 1, "length %u again", len);
+	memcpy(t, s, 32);
+	t[31] = 'Q';
+	id = rp_intern_n(t, 32);
+	cr_assert_eq(id, next - 1);
+}
+
+#define RACE_THREADS 4u
+#define RACE_KEYS 3000u
+
+struct race {
+	uint32_t first;              /* the thread's first key */
+	uint32_t ids[RACE_KEYS];     /* id each key got, by key */
+};
+
+/* Interns every key, starting at a different one in each thread, so that
+ * threads add keys and grow the table while others look them up. */
+static void *race_main(void *arg)
+{
+	struct race *r = (struct race *)arg;
+	char key[64];
+	uint32_t i, k;
+
+	for (i = 0; i < RACE_KEYS; i++) {
+		k = (r->first + i) % RACE_KEYS;
+		r->ids[k] = rp_intern_n(key, many_key(key, k));
+	}
+	return NULL;
+}
+
+Test(ring, threads_interning_the_same_keys_at_once_get_the_same_ids, .timeout = 60)
+{
+	static struct race races[RACE_THREADS];
+	pthread_t th[RACE_THREADS];
+	struct rp_shm_header *h;
+	uint8_t *seen;
+	uint32_t t, k;
+
+	setup_env(4096, 2, 0);
+	h = open_region();
+	for (t = 0; t < RACE_THREADS; t++) {
+		races[t].first = t * (RACE_KEYS / RACE_THREADS);
+		cr_assert_eq(pthread_create(&th[t], NULL, race_main, &races[t]), 0);
+	}
+	for (t = 0; t < RACE_THREADS; t++)
+		cr_assert_eq(pthread_join(th[t], NULL), 0);
+	seen = calloc(RACE_KEYS + 1, 1);
+	cr_assert_not_null(seen);
+	for (k = 0; k < RACE_KEYS; k++) {
+		uint32_t id = races[0].ids[k];
+
+		cr_assert(id >= 1 && id <= RACE_KEYS, "key %u got id %u", k, id);
+		cr_assert_eq(seen[id], 0, "id %u given twice", id);
+		seen[id] = 1;
+		for (t = 1; t < RACE_THREADS; t++)
+			cr_assert_eq(races[t].ids[k], id, "key %u: thread %u got %u, thread 0 %u",
+				     k, t, races[t].ids[k], id);
+	}
+	/* the area holds each key once, ids 1, 2, 3... in order */
+	{
+		const unsigned char *at = (const unsigned char *)h + h->string_offset;
+		uint64_t used = rp_load_acquire(&h->string_used), pos = 0;
+		struct rp_str_entry e;
+		uint32_t want = 1;
+		char key[64];
+
+		while (pos < used) {
+			memcpy(&e, at + pos, sizeof(e));
+			cr_assert_eq(e.id, want);
+			for (k = 0; k < RACE_KEYS && races[0].ids[k] != e.id; k++)
+				;
+			cr_assert(k < RACE_KEYS, "id %u names no key", e.id);
+			cr_assert_eq(e.len, many_key(key, k));
+			cr_assert_eq(memcmp(at + pos + sizeof(e), key, e.len), 0);
+			pos += RP_STR_ENTRY_SIZE(e.len);
+			want++;
+		}
+		cr_assert_eq(want, RACE_KEYS + 1);
+	}
+	free(seen);
+}
+
 Test(ring, full_string_area_refuses_and_counts)
 {
 	struct rp_client_stats st;
@@ -575,6 +726,55 @@ static void child_with_own_region(uint32_t k, uint32_t a)
 	CHILD_CHECK(rp_load_acquire(&ring_at(h, 0)->head) == 16, 25);
 	CHILD_CHECK(drain(h, ring_at(h, 0), &r, 1) == 1, 26);
 	CHILD_CHECK(r.kind_type == RP_REC_PACK(RP_REC_INSTANT, k) && r.arg == a, 27);
+}
+
+/* The child of a parent that interned MANY_KEYS keys (k, a = its string
+ * area's used bytes, low and high halves). */
+static void child_republishes_many(uint32_t lo, uint32_t hi)
+{
+	uint64_t used = (uint64_t)hi << 32 | lo;
+	unsigned char *want;
+	struct rp_shm_header *h;
+	char key[64];
+	size_t n = 0;
+	uint32_t i, len;
+
+	CHILD_CHECK(rp_test_open_region() == 0, 30);
+	h = rp_test_region(NULL);
+	want = malloc((size_t)MANY_KEYS * RP_STR_ENTRY_SIZE(40));
+	CHILD_CHECK(want != NULL, 31);
+	for (i = 0; i < MANY_KEYS; i++) {
+		len = many_key(key, i);
+		n += put_entry(want + n, i + 1, key, len);
+	}
+	CHILD_CHECK(n == used, 32);
+	CHILD_CHECK(rp_load_acquire(&h->string_used) == used, 33);
+	CHILD_CHECK(memcmp((unsigned char *)h + h->string_offset, want, n) == 0, 34);
+	for (i = 0; i < MANY_KEYS; i += 97) {
+		len = many_key(key, i);
+		CHILD_CHECK(rp_intern_n(key, len) == i + 1, 35);
+	}
+	CHILD_CHECK(rp_intern("only in the child") == MANY_KEYS + 1, 36);
+	CHILD_CHECK(rp_load_acquire(&h->string_used) == used + RP_STR_ENTRY_SIZE(17), 37);
+	free(want);
+}
+
+Test(ring, fork_child_republishes_every_interned_string_byte_for_byte, .timeout = 60)
+{
+	struct rp_shm_header *h;
+	char key[64];
+	uint64_t used;
+	uint32_t i;
+
+	setup_env(4096, 2, 0);
+	h = open_region();
+	for (i = 0; i < MANY_KEYS; i++)
+		cr_assert_eq(rp_intern_n(key, many_key(key, i)), i + 1);
+	used = rp_load_acquire(&h->string_used);
+	cr_assert_eq(run_child(child_republishes_many, (uint32_t)used, (uint32_t)(used >> 32)), 0);
+	/* the parent's area is untouched by the child */
+	cr_assert_eq(rp_load_acquire(&h->string_used), used);
+	cr_assert_eq(rp_intern("only in the child"), MANY_KEYS + 1);
 }
 
 Test(ring, fork_child_never_touches_the_parents_ring, .timeout = 60)
