@@ -1252,7 +1252,7 @@ Test(daemon, rotates_by_size_and_loses_nothing_across_segments, .timeout = 60)
 	char *expected, *got, line[128];
 	size_t elen, glen;
 	FILE *exp, *out;
-	uint32_t seq;
+	uint32_t seq, closed = 0;
 	int fd;
 
 	daemon_start(&d, args);
@@ -1300,13 +1300,19 @@ Test(daemon, rotates_by_size_and_loses_nothing_across_segments, .timeout = 60)
 		seg_wait_sealed(path);
 		text = seg_decode(path);
 		next = seg_path(&d, "tests", "big", a.client_id, seq + 1);
+		/* LOSS counters are cumulative: the last segment that has any
+		 * for the thread must show all of its events */
+		if (strstr(text, "loss 1 ") != NULL)
+			closed = strstr(text, "loss 1 written=6000 client_dropped=0 "
+				       "daemon_dropped=0\n") != NULL;
 		if (access(next, F_OK) == 0) {
 			snprintf(reason, sizeof(reason), "reason=%u\n", RP_SEG_END_ROTATE);
 		} else {
-			/* the thread's cumulative counters close the last one */
-			snprintf(reason, sizeof(reason), "loss 1 written=6000 client_dropped=0 "
-				 "daemon_dropped=0\nfooter");
-			cr_assert_not_null(strstr(text, reason), "segment %u:\n%s", seq, text);
+			/* a rotation held back by the open-segment limit may run after
+			 * the thread ended: then the last segment is empty */
+			cr_assert(strstr(text, "loss 1 ") != NULL ||
+				  strstr(text, "footer events=0 threads=0 ") != NULL,
+				  "segment %u:\n%s", seq, text);
 			snprintf(reason, sizeof(reason), "reason=%u\n", RP_SEG_END_EXIT);
 		}
 		cr_assert_not_null(strstr(text, reason), "segment %u:\n%s", seq, text);
@@ -1316,6 +1322,7 @@ Test(daemon, rotates_by_size_and_loses_nothing_across_segments, .timeout = 60)
 		free(path);
 	}
 	fclose(out);
+	cr_assert_eq(closed, 1, "the thread's last LOSS does not count 6000 written");
 	cr_assert_geq(seq, 3, "only %u segments", seq);
 	cr_assert_str_eq(got, expected);
 	free(got);
