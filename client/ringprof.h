@@ -495,7 +495,11 @@ extern "C" {
 						  * ends a lossless wait */
 #define RP_IMPL_LOSSLESS_NAP_NS   50000L
 #define RP_IMPL_NO_SLOT_RETRY     1024u          /* events between claims */
-#define RP_IMPL_CALIBRATE_NS      2000000L       /* TSC calibration sleep */
+/* TSC sanity check at registration: the clock must advance over this nap.
+ * The rate it gives is only the client's rough estimate (the hello's
+ * tick_hz); segments carry the daemon's own calibration, so the nap is kept
+ * short: it delays the first event of the process. */
+#define RP_IMPL_CALIBRATE_NS      50000L
 #define RP_IMPL_REVIVE_NS   1000000000ull /* between two checks of the daemon */
 #define RP_IMPL_REVIVE_SEND_MS    200L   /* send timeout of a re-registration */
 #define RP_IMPL_REVIVE_ANSWER_NS  5000000000ull /* a re-registration's answer
@@ -763,7 +767,8 @@ static void rp_impl_clock_pair(uint32_t clock, uint64_t *ticks, uint64_t *ns)
 	*ticks = t0 + (t1 - t0) / 2;
 }
 
-/* Ticks per second of clock, measured over RP_IMPL_CALIBRATE_NS. */
+/* Ticks per second of clock, roughly, measured over RP_IMPL_CALIBRATE_NS;
+ * 0 when the clock did not advance (then it is not used). */
 static uint64_t rp_impl_tick_hz(uint32_t clock)
 {
 	struct timespec nap = { 0, RP_IMPL_CALIBRATE_NS };
