@@ -146,6 +146,8 @@ extern "C" {
 #define RP_CYG_NONAME 0xffffffffu  /* table id: the function has no name; ids
 				    * are 28 bits, so no real id is this */
 #define RP_CYG_BUILD_ID_MAX 64     /* bytes of a build id kept */
+/* Entries in use at most: a quarter stays free so probes stay short and end */
+#define RP_CYG_USABLE (RINGPROF_CYG_SLOTS / 4 * 3)
 
 enum { RP_CYG_UNKNOWN = 0, RP_CYG_ON = 1, RP_CYG_OFF = 2 };
 
@@ -371,9 +373,7 @@ static RP_CYG_NOINST __attribute__((noinline)) uint32_t rp_cyg_name(uintptr_t a)
 		/* pairs with the CAS below in another thread */
 		expected = rp_load_acquire(&s->fn);
 		if (expected == 0) {
-			/* keep a quarter free: probes stay short and end */
-			if (rp_fetch_add_relaxed(&p->used, (uint32_t)1) >=
-			    RINGPROF_CYG_SLOTS / 4 * 3) {
+			if (rp_fetch_add_relaxed(&p->used, (uint32_t)1) >= RP_CYG_USABLE) {
 				rp_fetch_add_relaxed(&p->used, (uint32_t)-1);
 				return RP_CYG_NONAME;
 			}
@@ -406,8 +406,13 @@ static inline RP_CYG_NOINST uint32_t rp_cyg_id(void *fn)
 			id = rp_load_acquire(&rp_cyg_table[i].id);
 			return id != 0 ? id : rp_cyg_name(a);
 		}
-		if (k == 0)
+		if (k == 0) {
+			/* not named yet; with the table full it never will be, so
+			 * do not format and intern (a mutex) on every call */
+			if (rp_load_relaxed(&rp_cyg_proc_state.used) >= RP_CYG_USABLE)
+				return RP_CYG_NONAME;
 			return rp_cyg_name(a);
+		}
 	}
 }
 

@@ -14,10 +14,19 @@ add_executable(cyg_prog_cxx cyg_prog_cxx.cpp $<TARGET_OBJECTS:cyg_adapter>)
 target_compile_options(cyg_prog_cxx PRIVATE ${RP_CYG_FLAGS})
 target_link_libraries(cyg_prog_cxx PRIVATE ringprof::client)
 
+# The same adapter with a table of 64 slots (48 usable): the full-table path.
+add_library(cyg_adapter_small OBJECT cyg_adapter.c)
+target_compile_definitions(cyg_adapter_small PRIVATE RINGPROF_CYG_SLOTS=64)
+target_link_libraries(cyg_adapter_small PRIVATE ringprof::client)
+add_executable(cyg_prog_full cyg_prog_full.c $<TARGET_OBJECTS:cyg_adapter_small>)
+target_compile_options(cyg_prog_full PRIVATE ${RP_CYG_FLAGS})
+target_compile_definitions(cyg_prog_full PRIVATE RINGPROF_CYG_SLOTS=64)
+target_link_libraries(cyg_prog_full PRIVATE ringprof::client)
+
 pkg_check_modules(DW REQUIRED IMPORTED_TARGET libdw)
 rp_add_test(cyg SOURCES test_cyg.c harness.c ${PROJECT_SOURCE_DIR}/tools/cli/symbols.c
   LIBS ringprof_reader PkgConfig::DW PkgConfig::BSD stdc++ TIMEOUT 120 LABELS cyg)
-add_dependencies(test_cyg cyg_prog cyg_prog_cxx ringprofd ringprof_cli)
+add_dependencies(test_cyg cyg_prog cyg_prog_cxx cyg_prog_full ringprofd ringprof_cli)
 
 # The TinyCC proof in its short mode (bench/tcc/run --short): fetches the
 # Debian source into the build directory, builds tcc three times, compares

@@ -37,6 +37,7 @@ struct cyg_counts {
 	struct cyg_count c[64];
 	size_t n;
 	unsigned threads_seen;
+	uint64_t client_dropped[8];  /* per thread number: its last LOSS item */
 };
 
 static void cyg_setup(void)
@@ -108,6 +109,10 @@ static void cyg_read(const char *session, struct cyg_counts *c)
 		symbols_item(&sym, &it);
 		if (it.kind == RP_ITEM_THREAD && it.thread.t.event == RP_THREAD_START)
 			c->threads_seen++;
+		if (it.kind == RP_ITEM_LOSS) {
+			cr_assert_lt(it.loss.thread, 8);
+			c->client_dropped[it.loss.thread] = it.loss.client_dropped;
+		}
 		if (it.kind != RP_ITEM_EVENT || strcmp(it.event.kind, "Function") != 0)
 			continue;
 		cr_assert_not_null(it.event.arg);
@@ -156,6 +161,24 @@ Test(cyg, every_call_of_a_c_program_is_one_named_interval)
 	cyg_expect(&c, "fib", 1973, 1973);
 	cyg_expect(&c, "worker", 2, 2);
 	cr_expect_eq(c.threads_seen, 3);
+}
+
+Test(cyg, a_full_table_drops_and_counts_the_calls_of_functions_it_cannot_name)
+{
+	struct cyg_counts c;
+	char name[32];
+
+	cyg_record(build_path("tests/cyg_prog_full"), NULL, "full",
+		   "enabled=1 unnamed=260 reentered=0 functions=48 x=600\n");
+	cyg_read("full", &c);
+	cr_expect_eq(c.n, 48, "functions seen: %zu", c.n);
+	cyg_expect(&c, "main", 1, 1);
+	for (int i = 0; i < 47; i++) {
+		snprintf(name, sizeof(name), "cyg_full_f%02d", i);
+		cyg_expect(&c, name, 10, 10);
+	}
+	/* f47..f59: 13 functions x 10 calls, entry and exit, in the LOSS item */
+	cr_expect_eq(c.client_dropped[1], 260);
 }
 
 Test(cyg, longjmp_leaves_the_skipped_frames_open)
