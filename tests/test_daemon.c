@@ -580,6 +580,28 @@ static void refusal_check(struct daemon *d, const struct rp_answer *a, int statu
 
 /* ---- tests ---- */
 
+/* Register region r as client name of session, with "Query" interned (*id)
+ * and ring 0 claimed by thread tid; the connection's fd. */
+static int query_client(struct daemon *d, struct region *r, const char *name,
+			const char *session, uint32_t tid, struct rp_answer *a, uint32_t *id)
+{
+	int fd = client_register(d, r, name, session, a);
+
+	cr_assert_eq(a->status, 0, "refused: %s", a->reason);
+	*id = region_intern(r, "Query");
+	ring_claim(r, 0, tid, 1);
+	return fd;
+}
+
+/* The thread of ring 0 ends, the daemon drains and frees it; then the
+ * connection closes. */
+static void ring0_close(struct region *r, int fd)
+{
+	ring_retire(r, 0, 0);
+	ring_wait_free(r, 0);
+	close(fd);
+}
+
 Test(daemon, accepts_a_client_and_writes_its_events_exactly, .timeout = 60)
 {
 	struct daemon d;
@@ -723,7 +745,7 @@ Test(daemon, sigterm_drains_and_seals_every_segment, .timeout = 60)
 	struct region r[2];
 	struct rp_answer a[2];
 	struct names n[2];
-	int fd[2], status;
+	int fd[2];
 
 	daemon_start(&d, NULL);
 	for (int i = 0; i < 2; i++) {
@@ -735,8 +757,7 @@ Test(daemon, sigterm_drains_and_seals_every_segment, .timeout = 60)
 		record_five(&r[i], 1, &n[i], 5000);
 	}
 	/* left published but undrained as far as the test knows, threads live */
-	status = daemon_signal_wait(&d, SIGTERM);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", status);
+	daemon_terminate(&d);
 	for (int i = 0; i < 2; i++) {
 		char *path = seg_path(&d, "tests", i ? "two" : "one", a[i].client_id, 0);
 		char *five = five_text(1, 5000), *expected;
@@ -955,9 +976,7 @@ Test(daemon, sighup_rotates_and_redefines_strings, .timeout = 60)
 	p0 = seg_path(&d, "tests", "rot", a.client_id, 0);
 	seg_wait_sealed(p0);
 	record_five(&r, 0, &n, 900);
-	ring_retire(&r, 0, 0);
-	ring_wait_free(&r, 0);
-	close(fd);
+	ring0_close(&r, fd);
 	p1 = seg_path(&d, "tests", "rot", a.client_id, 1);
 	seg_wait_sealed(p1);
 
@@ -1280,9 +1299,7 @@ Test(daemon, rotates_by_size_and_loses_nothing_across_segments, .timeout = 60)
 		ring_wait_drained(&r, 0);
 	}
 	fclose(exp);
-	ring_retire(&r, 0, 0);
-	ring_wait_free(&r, 0);
-	close(fd);
+	ring0_close(&r, fd);
 	snprintf(line, sizeof(line), "client %u pid %d (big) gone", a.client_id, (int)getpid());
 	log_wait(&d, line);
 
@@ -1745,7 +1762,7 @@ Test(daemon_hostile, a_full_disk_drops_counts_and_resumes_exactly, .timeout = 90
 	char *filler, session[256], line[200];
 	uint64_t x = 7, end;
 	uint32_t id, files;
-	int fd, status;
+	int fd;
 
 	cr_assert_eq(geteuid(), 0, "mounting a small tmpfs needs root: run this test as root");
 	daemon_dirs(&d);
@@ -1758,10 +1775,7 @@ Test(daemon_hostile, a_full_disk_drops_counts_and_resumes_exactly, .timeout = 90
 		     "mount tmpfs: %s", strerror(errno));
 	daemon_spawn(&d, args, 0);
 	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
-	fd = client_register(&d, &r, "full", "tests", &a);
-	cr_assert_eq(a.status, 0, "refused: %s", a.reason);
-	id = region_intern(&r, "Query");
-	ring_claim(&r, 0, 5, 1);
+	fd = query_client(&d, &r, "full", "tests", 5, &a, &id);
 	record_many(&r, 0, id, before, &x);
 	snprintf(session, sizeof(session), "%s/tests", d.state);
 	/* wait for the first events on disk, then leave no room */
@@ -1783,13 +1797,10 @@ Test(daemon_hostile, a_full_disk_drops_counts_and_resumes_exactly, .timeout = 90
 	log_wait(&d, "the disk takes data again");
 	cr_assert_geq(dir_count(session), files + 1);
 	record_many(&r, 0, id, after, &x);
-	ring_retire(&r, 0, 0);
-	ring_wait_free(&r, 0);
-	close(fd);
+	ring0_close(&r, fd);
 	snprintf(line, sizeof(line), "client %u pid %d (full) gone", a.client_id, (int)getpid());
 	log_wait(&d, line);
-	status = daemon_signal_wait(&d, SIGTERM);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", status);
+	daemon_terminate(&d);
 
 	tally_session(&d, "tests", &t, 0);
 	cr_assert_eq(t.loss[1].thread, 1);
@@ -1877,16 +1888,13 @@ Test(daemon_hostile, a_client_ending_on_a_full_disk_gets_its_counts_written_late
 	char *filler, line[200];
 	uint64_t x = 5;
 	uint32_t id;
-	int fd, status;
+	int fd;
 
 	daemon_dirs(&d);
 	state_on_small_tmpfs(&d);
 	daemon_spawn(&d, args, 0);
 	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
-	fd = client_register(&d, &r, "ends", "tests", &a);
-	cr_assert_eq(a.status, 0, "refused: %s", a.reason);
-	id = region_intern(&r, "Query");
-	ring_claim(&r, 0, 5, 1);
+	fd = query_client(&d, &r, "ends", "tests", 5, &a, &id);
 	record_many(&r, 0, id, before, &x);
 	wait_written(&d, "tests", before);
 	filler = fill_disk(d.state);
@@ -1894,9 +1902,7 @@ Test(daemon_hostile, a_client_ending_on_a_full_disk_gets_its_counts_written_late
 	log_wait(&d, "events are dropped and counted until writing works again");
 	/* the thread and the client end while nothing can be written: its
 	 * END and final LOSS are kept */
-	ring_retire(&r, 0, 0);
-	ring_wait_free(&r, 0);
-	close(fd);
+	ring0_close(&r, fd);
 	snprintf(line, sizeof(line), "client %u pid %d (ends) ended while its segment could not "
 		 "be written: the final counts of 1 threads are kept", a.client_id, (int)getpid());
 	log_wait(&d, line);
@@ -1907,8 +1913,7 @@ Test(daemon_hostile, a_client_ending_on_a_full_disk_gets_its_counts_written_late
 	snprintf(line, sizeof(line), "client %u pid %d (ends): final counts written to a segment "
 		 "of their own", a.client_id, (int)getpid());
 	log_wait(&d, line);
-	status = daemon_signal_wait(&d, SIGTERM);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", status);
+	daemon_terminate(&d);
 
 	tally_session(&d, "tests", &t, 0);
 	cr_assert_eq(t.loss[1].thread, 1);
@@ -1943,14 +1948,11 @@ Test(daemon_hostile, a_segment_that_cannot_be_opened_is_retried_and_its_drops_co
 	char session[256], away[256], line[200];
 	uint64_t x = 9;
 	uint32_t id;
-	int fd, status;
+	int fd;
 
 	daemon_start(&d, args);
 	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
-	fd = client_register(&d, &r, "reopen", "tests", &a);
-	cr_assert_eq(a.status, 0, "refused: %s", a.reason);
-	id = region_intern(&r, "Query");
-	ring_claim(&r, 0, 5, 1);
+	fd = query_client(&d, &r, "reopen", "tests", 5, &a, &id);
 	record_many(&r, 0, id, before, &x);
 	wait_written(&d, "tests", before);
 	/* the session directory becomes a file (root is not stopped by
@@ -1973,13 +1975,10 @@ Test(daemon_hostile, a_segment_that_cannot_be_opened_is_retried_and_its_drops_co
 	for (uint64_t end = now_ms() + WAIT_MS; dir_count(session) < 2; nap())
 		cr_assert_leq(now_ms(), end, "no segment after the directory came back");
 	record_many(&r, 0, id, after, &x);
-	ring_retire(&r, 0, 0);
-	ring_wait_free(&r, 0);
-	close(fd);
+	ring0_close(&r, fd);
 	snprintf(line, sizeof(line), "client %u pid %d (reopen) gone", a.client_id, (int)getpid());
 	log_wait(&d, line);
-	status = daemon_signal_wait(&d, SIGTERM);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", status);
+	daemon_terminate(&d);
 
 	tally_session(&d, "tests", &t, 0);
 	cr_assert_eq(t.files, 2);
@@ -2004,19 +2003,14 @@ Test(daemon_hostile, retention_gives_back_session_quota_bytes, .timeout = 60)
 	char line[200];
 	uint64_t x = 13;
 	uint32_t id;
-	int fd, fo, status;
+	int fd, fo;
 
 	daemon_start(&d, args);
 	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
-	fd = client_register(&d, &r, "quota", "kept", &a);
-	cr_assert_eq(a.status, 0, "refused: %s", a.reason);
-	id = region_intern(&r, "Query");
-	ring_claim(&r, 0, 8, 1);
+	fd = query_client(&d, &r, "quota", "kept", 8, &a, &id);
 	record_many(&r, 0, id, n, &x);
 	log_wait(&d, "session kept reached its quota of 65536 bytes (--session-quota)");
-	ring_retire(&r, 0, 0);
-	ring_wait_free(&r, 0);
-	close(fd);
+	ring0_close(&r, fd);
 	/* sealed: retention removes it (the session is over 32K), and the
 	 * quota counts its bytes no more */
 	log_wait(&d, "retention: removed");
@@ -2033,8 +2027,7 @@ Test(daemon_hostile, retention_gives_back_session_quota_bytes, .timeout = 60)
 	close(fo);
 	snprintf(line, sizeof(line), "client %u pid %d (quota2) gone", b.client_id, (int)getpid());
 	log_wait(&d, line);
-	status = daemon_signal_wait(&d, SIGTERM);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", status);
+	daemon_terminate(&d);
 	tally_session(&d, "kept", &t, b.client_id);
 	cr_assert_eq(t.events[1], m);
 	cr_assert_eq(t.loss[1].written, m);
@@ -2082,14 +2075,11 @@ Test(daemon_hostile, sighup_rotation_keeps_to_the_open_segment_limit, .timeout =
 	char line[200];
 	uint64_t x = 17;
 	uint32_t id, open, most = 0;
-	int fd, status;
+	int fd;
 
 	daemon_start(&d, args);
 	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
-	fd = client_register(&d, &r, "hup", "tests", &a);
-	cr_assert_eq(a.status, 0, "refused: %s", a.reason);
-	id = region_intern(&r, "Query");
-	ring_claim(&r, 0, 5, 1);
+	fd = query_client(&d, &r, "hup", "tests", 5, &a, &id);
 	/* a burst, a SIGHUP after every ring full, and rotations by size in
 	 * between: segments are sealed faster than their data and fdatasync
 	 * reach the disk */
@@ -2106,13 +2096,10 @@ Test(daemon_hostile, sighup_rotation_keeps_to_the_open_segment_limit, .timeout =
 		open = daemon_open_segments(&d);
 		most = open > most ? open : most;
 	}
-	ring_retire(&r, 0, 0);
-	ring_wait_free(&r, 0);
-	close(fd);
+	ring0_close(&r, fd);
 	snprintf(line, sizeof(line), "client %u pid %d (hup) gone", a.client_id, (int)getpid());
 	log_wait(&d, line);
-	status = daemon_signal_wait(&d, SIGTERM);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", status);
+	daemon_terminate(&d);
 	cr_assert_leq(most, 4u /* RPD_CLIENT_SEGS_MAX */, "%u segments open at once", most);
 	tally_session(&d, "tests", &t, 0);
 	cr_assert_eq(t.sealed, t.files);
@@ -2159,15 +2146,10 @@ Test(daemon_hostile, a_burst_beyond_max_pending_bytes_is_dropped_and_counted, .t
 
 	daemon_start(&d, args);
 	region_make_geo(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0, ring, T_STRING_BYTES);
-	fd = client_register(&d, &r, "burst", "tests", &a);
-	cr_assert_eq(a.status, 0, "refused: %s", a.reason);
-	id = region_intern(&r, "Query");
-	ring_claim(&r, 0, 6, 1);
+	fd = query_client(&d, &r, "burst", "tests", 6, &a, &id);
 	/* the whole ring at once: one drain meets 16 MiB of records */
 	record_many(&r, 0, id, n, &x);
-	ring_retire(&r, 0, 0);
-	ring_wait_free(&r, 0);
-	close(fd);
+	ring0_close(&r, fd);
 	snprintf(line, sizeof(line), "client %u: at most ", a.client_id);
 	log_wait(&d, line);
 	cr_log_info("burst: daemon VmHWM %llu KiB (region %u KiB)",
@@ -2179,10 +2161,7 @@ Test(daemon_hostile, a_burst_beyond_max_pending_bytes_is_dropped_and_counted, .t
 	free(text);
 	cr_assert_leq(peak, 1u << 20, "%llu bytes waited for the disk", (unsigned long long)peak);
 	cr_assert_eq(log_count(&d, "--max-pending-bytes 1048576): events are dropped"), 1);
-	{
-		int status = daemon_signal_wait(&d, SIGTERM);
-		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	}
+	daemon_terminate(&d);
 	tally_session(&d, "tests", &t, 0);
 	cr_assert_eq(t.loss[1].written, t.events[1]);
 	cr_assert_eq(t.loss[1].written + t.loss[1].daemon_dropped, n);
@@ -2210,17 +2189,12 @@ Test(daemon_hostile, session_quota_stops_writing_and_counts_drops, .timeout = 60
 
 	daemon_start(&d, args);
 	region_make(&r, F_SEAL_SHRINK | F_SEAL_GROW, 0);
-	fd = client_register(&d, &r, "quota", "capped", &a);
-	cr_assert_eq(a.status, 0, "refused: %s", a.reason);
-	id = region_intern(&r, "Query");
-	ring_claim(&r, 0, 8, 1);
+	fd = query_client(&d, &r, "quota", "capped", 8, &a, &id);
 	record_many(&r, 0, id, n, &x);
 	log_wait(&d, "session capped reached its quota of 65536 bytes (--session-quota)");
 	/* another session is not affected */
 	good_client_check(&d, "uncapped");
-	ring_retire(&r, 0, 0);
-	ring_wait_free(&r, 0);
-	close(fd);
+	ring0_close(&r, fd);
 	snprintf(line, sizeof(line), "client %u pid %d (quota) gone", a.client_id, (int)getpid());
 	log_wait(&d, line);
 	/* a second client of the full session: its events are dropped too */
@@ -2235,10 +2209,7 @@ Test(daemon_hostile, session_quota_stops_writing_and_counts_drops, .timeout = 60
 	close(fo);
 	snprintf(line, sizeof(line), "client %u pid %d (quota2) gone", b.client_id, (int)getpid());
 	log_wait(&d, line);
-	{
-		int status = daemon_signal_wait(&d, SIGTERM);
-		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	}
+	daemon_terminate(&d);
 	tally_session(&d, "capped", &t, b.client_id);
 	cr_assert_eq(t.loss[1].written + t.loss[1].daemon_dropped, 2000);
 	cr_assert_eq(t.loss[1].written, t.events[1]);
