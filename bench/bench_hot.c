@@ -9,6 +9,10 @@
  *   bench_hot flood    [--seconds S]    one thread records flat out
  *   bench_hot query    [--events N] [--keys K] [--work W]
  *                                       N Query intervals over K keys
+ *   bench_hot intern   [--events N]     rp_intern of N new strings shaped
+ *                                       like query keys, then of the same
+ *                                       N again (lookups); formatting the
+ *                                       key is timed alone and taken off
  *
  * Each thread first records two laps of its ring (the first lap pays the
  * page faults of a fresh ring: reported as cold_ns_per_event), then the
@@ -22,7 +26,7 @@
 
 #include "bench.h"
 
-enum hot_mode { HOT_INSTANT, HOT_INTERVAL, HOT_DISABLED, HOT_FLOOD, HOT_QUERY };
+enum hot_mode { HOT_INSTANT, HOT_INTERVAL, HOT_DISABLED, HOT_FLOOD, HOT_QUERY, HOT_INTERN };
 
 struct hot_run {
 	enum hot_mode mode;
@@ -131,6 +135,46 @@ static void hot_query(struct hot_thread *t)
 	t->done = 2 * r->events;
 }
 
+/* The string interned for key i ("typeck(fn_<i>)"): its length. */
+static int hot_key(char *buf, size_t cap, uint64_t i)
+{
+	return snprintf(buf, cap, "typeck(fn_%" PRIu64 ")", i);
+}
+
+__attribute__((noinline)) static uint64_t hot_loop_intern(uint64_t from, uint64_t n, bool intern)
+{
+	char key[64];
+	uint64_t sum = 0;
+
+	for (uint64_t i = from; i < from + n; i++) {
+		int len = hot_key(key, sizeof(key), i);
+
+		BENCH_OPAQUE(len);
+		sum += intern ? rp_intern_n(key, (size_t)len) : (uint64_t)(unsigned char)key[len - 1];
+	}
+	return sum;
+}
+
+/* New strings, then the same strings again, then formatting alone: each
+ * timed over the same n keys in one burst.  intern_ns and lookup_ns are
+ * net of the formatting. */
+static void hot_intern(struct hot_thread *t, uint64_t *lookup_ns, uint64_t *format_ns)
+{
+	uint64_t n = t->run->events, t0, t1, t2, t3;
+
+	t0 = bench_now_ns();
+	t->sink += hot_loop_intern(0, n, true);
+	t1 = bench_now_ns();
+	t->sink += hot_loop_intern(0, n, true);
+	t2 = bench_now_ns();
+	t->sink += hot_loop_intern(0, n, false);
+	t3 = bench_now_ns();
+	*format_ns = t3 - t2;
+	t->ns = (t1 - t0) > *format_ns ? (t1 - t0) - *format_ns : 0;
+	*lookup_ns = (t2 - t1) > *format_ns ? (t2 - t1) - *format_ns : 0;
+	t->done = n;
+}
+
 static void *hot_thread_main(void *arg)
 {
 	struct hot_thread *t = (struct hot_thread *)arg;
@@ -159,6 +203,8 @@ static void *hot_thread_main(void *arg)
 	case HOT_QUERY:
 		hot_query(t);
 		break;
+	case HOT_INTERN:
+		break; /* single-threaded, in main() */
 	}
 	t->cpu_ns = bench_burst_cpu_ns;
 	return NULL;
@@ -166,7 +212,8 @@ static void *hot_thread_main(void *arg)
 
 static int hot_parse_mode(const char *s, enum hot_mode *out)
 {
-	static const char *const names[] = { "instant", "interval", "disabled", "flood", "query" };
+	static const char *const names[] = { "instant", "interval", "disabled", "flood", "query",
+					      "intern" };
 
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strcmp(s, names[i]) == 0) {
@@ -187,7 +234,7 @@ int main(int argc, char **argv)
 
 	memset(&r, 0, sizeof(r));
 	if (argc < 2 || hot_parse_mode(argv[1], &r.mode) < 0) {
-		fprintf(stderr, "usage: bench_hot instant|interval|disabled|flood|query "
+		fprintf(stderr, "usage: bench_hot instant|interval|disabled|flood|query|intern "
 			"[--events N] [--threads T] [--burst B] [--gap-us U] [--seconds S] "
 			"[--keys K] [--work W]\n");
 		return 2;
@@ -204,6 +251,30 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	r.kind = rp_kind(r.mode == HOT_QUERY ? "Query" : "QueryCacheHit");
+	if (r.mode == HOT_INTERN) {
+		struct hot_thread t1;
+		uint64_t lookup_ns = 0, format_ns = 0;
+
+		if (r.kind == 0) {
+			fprintf(stderr, "bench_hot: recording is off: %s\n", rp_status_reason());
+			return 1;
+		}
+		memset(&t1, 0, sizeof(t1));
+		t1.run = &r;
+		hot_intern(&t1, &lookup_ns, &format_ns);
+		rp_stats(&st);
+		if (st.strings_interned != r.events + 1 || st.strings_dropped != 0) {
+			fprintf(stderr, "bench_hot: %" PRIu32 " strings interned, %" PRIu64
+				" refused: raise RINGPROF_STRINGS\n", st.strings_interned,
+				st.strings_dropped);
+			return 1;
+		}
+		printf("mode=intern events=%" PRIu64 " ns_per_event=%.3f lookup_ns=%.3f "
+		       "format_ns=%.3f strings=%" PRIu32 " sink=%" PRIu64 "\n", r.events,
+		       (double)t1.ns / (double)r.events, (double)lookup_ns / (double)r.events,
+		       (double)format_ns / (double)r.events, st.strings_interned, t1.sink & 1);
+		return 0;
+	}
 	if (r.mode != HOT_DISABLED && r.kind == 0) {
 		fprintf(stderr, "bench_hot: recording is off: %s\n", rp_status_reason());
 		return 1;

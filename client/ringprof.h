@@ -524,6 +524,13 @@ struct rp_impl_options {
 	char notes[RP_IMPL_NOTES_MAX];
 };
 
+/* Where string id's entry lies in strs, and its rp_impl_hash(): the hash
+ * table grows without reading or hashing a string again. */
+struct rp_impl_str {
+	uint32_t off;
+	uint32_t hash;
+};
+
 struct rp_impl_proc {
 	uint32_t state;          /* RP_IMPL_*; release in rp_impl_register(),
 				  * acquire in rp_impl_ensure() */
@@ -540,21 +547,24 @@ struct rp_impl_proc {
 	uint32_t clock;          /* RP_CLOCK_* of the region */
 	uint32_t client_id;
 
-	/* Interned strings.  img is a private image of the string area's
-	 * first str_used bytes (the same entries, in id order): a fork child,
-	 * which has no mapping of the area, re-publishes it with one copy and
-	 * every id stays valid. */
-	unsigned char *img;
-	uint64_t img_cap;        /* bytes allocated at img */
-	uint32_t *offs;          /* offset of entry id in img, index id - 1 */
-	uint32_t nstr, cap;      /* ids handed out; entries allocated at offs */
+	/* Interned strings, ids 1..nstr.  strs holds their entries as
+	 * published (struct rp_str_entry + bytes, in id order, str_used
+	 * bytes): the region's string area itself while registered, so a
+	 * new string is written once, in place.  A fork child copies its
+	 * parent's entries into fork_strs (private) and points strs there
+	 * until it registers a region of its own and publishes them in it:
+	 * every id handed out before the fork stays valid. */
+	unsigned char *strs;
+	unsigned char *fork_strs; /* malloc'd; NULL when strs is the area */
+	struct rp_impl_str *meta; /* per id, index id - 1 */
+	uint32_t nstr, cap;      /* ids handed out; entries allocated at meta */
 	uint32_t *table;         /* open addressing: id | the hash's top 4 bits
 				  * (RP_IMPL_TAG); 0 = empty.  The pointer and
 				  * table_cap are atomic (private): written
 				  * under the lock, read without it only to
 				  * prefetch */
 	uint32_t table_cap;      /* power of two */
-	uint64_t str_used;       /* our copy of hdr->string_used = bytes of img */
+	uint64_t str_used;       /* bytes of strs in use (hdr->string_used) */
 	uint64_t str_dropped;    /* our copy of hdr->string_dropped */
 	uint64_t str_nomem;      /* refused for lack of private memory */
 
@@ -809,9 +819,9 @@ static ssize_t rp_impl_read_file(const char *path, char *buf, size_t cap)
 
 /* Publishes img[from, to) (whole entries) in the string area.  Caller
  * holds the lock and checked that they fit. */
-static void rp_impl_publish_strings(struct rp_impl_proc *p, uint64_t from, uint64_t to)
+/* Publishes the string area's first to bytes, already written in place. */
+static void rp_impl_publish_strings(struct rp_impl_proc *p, uint64_t to)
 {
-	memcpy(p->base + p->hdr->string_offset + from, p->img + from, (size_t)(to - from));
 	/* pairs with the acquire of string_used in the daemon's string scan */
 	rp_store_release(&p->hdr->string_used, to);
 }
@@ -864,22 +874,18 @@ static uint32_t rp_impl_hash(const char *s, uint32_t len)
  * are passed over without reading their bytes. */
 #define RP_IMPL_TAG(h) ((h) & ~RP_REC_ID_MASK)
 
-/* Doubles the hash table, re-hashing the image in id order (sequential
- * reads).  0 or -ENOMEM.  Caller holds the lock. */
+/* Doubles the hash table from the hashes kept per id (sequential reads;
+ * no string is read again).  0 or -ENOMEM.  Caller holds the lock. */
 static int rp_impl_table_grow(struct rp_impl_proc *p)
 {
 	uint32_t cap = p->table_cap ? p->table_cap * 2 : 1024;
 	uint32_t *t = (uint32_t *)calloc(cap, sizeof(*t));
-	struct rp_str_entry e;
 	uint32_t id, h, j;
 
 	if (t == NULL)
 		return -ENOMEM;
 	for (id = 1; id <= p->nstr; id++) {
-		const unsigned char *x = p->img + p->offs[id - 1];
-
-		memcpy(&e, x, sizeof(e));
-		h = rp_impl_hash((const char *)x + sizeof(e), e.len);
+		h = p->meta[id - 1].hash;
 		for (j = h & (cap - 1); t[j] != 0; j = (j + 1) & (cap - 1))
 			;
 		t[j] = RP_IMPL_TAG(h) | id;
@@ -892,29 +898,18 @@ static int rp_impl_table_grow(struct rp_impl_proc *p)
 	return 0;
 }
 
-/* Makes room in img for one more entry of size bytes and in offs for one
- * more id.  0 or -ENOMEM.  Caller holds the lock. */
-static int rp_impl_strings_reserve(struct rp_impl_proc *p, uint64_t size)
+/* Makes room in meta for one more id.  0 or -ENOMEM.  Caller holds the
+ * lock. */
+static int rp_impl_strings_reserve(struct rp_impl_proc *p)
 {
-	if (p->str_used + size > p->img_cap) {
-		uint64_t cap = p->img_cap ? p->img_cap : 65536;
-		unsigned char *img;
-
-		while (cap < p->str_used + size)
-			cap *= 2;
-		img = (unsigned char *)realloc(p->img, (size_t)cap);
-		if (img == NULL)
-			return -ENOMEM;
-		p->img = img;
-		p->img_cap = cap;
-	}
 	if (p->nstr == p->cap) {
 		uint32_t cap = p->cap ? p->cap * 2 : 1024;
-		uint32_t *offs = (uint32_t *)reallocarray(p->offs, cap, sizeof(*offs));
+		struct rp_impl_str *meta =
+			(struct rp_impl_str *)reallocarray(p->meta, cap, sizeof(*meta));
 
-		if (offs == NULL)
+		if (meta == NULL)
 			return -ENOMEM;
-		p->offs = offs;
+		p->meta = meta;
 		p->cap = cap;
 	}
 	return 0;
@@ -933,8 +928,8 @@ static uint32_t rp_impl_string_refused(struct rp_impl_proc *p)
 
 /* Finds or adds s[0..len) (len already at most RP_STRING_LEN_MAX, h its
  * rp_impl_hash()) and returns its id, 0 when refused.  A new string is
- * written once into img and copied once into the string area.  Caller
- * holds the lock and the process is registered. */
+ * written once, into the string area.  Caller holds the lock and the
+ * process is registered. */
 static uint32_t rp_impl_intern_locked(struct rp_impl_proc *p, const char *s, uint32_t len,
 				      uint32_t h)
 {
@@ -952,7 +947,7 @@ static uint32_t rp_impl_intern_locked(struct rp_impl_proc *p, const char *s, uin
 		if (RP_IMPL_TAG(p->table[j] ^ h) != 0)
 			continue;
 		id = p->table[j] & RP_REC_ID_MASK;
-		x = p->img + p->offs[id - 1];
+		x = p->strs + p->meta[id - 1].off;
 		memcpy(&e, x, sizeof(e));
 		if (e.len == len && memcmp(x + sizeof(e), s, len) == 0)
 			return id;
@@ -961,21 +956,22 @@ static uint32_t rp_impl_intern_locked(struct rp_impl_proc *p, const char *s, uin
 		return rp_impl_string_refused(p);
 	if (p->str_used + size > p->hdr->string_bytes)
 		return rp_impl_string_refused(p);
-	if (rp_impl_strings_reserve(p, size) != 0)
+	if (rp_impl_strings_reserve(p) != 0)
 		goto err_nomem;
 	id = p->nstr + 1;
 	at = p->str_used;
 	e.id = id;
 	e.len = len;
-	memcpy(p->img + at, &e, sizeof(e));
-	memcpy(p->img + at + sizeof(e), s, len);
+	memcpy(p->strs + at, &e, sizeof(e));
+	memcpy(p->strs + at + sizeof(e), s, len);
 	/* the padding is published too: zero it (at most 7 bytes) */
-	memset(p->img + at + sizeof(e) + len, 0, (size_t)(size - sizeof(e) - len));
-	p->offs[id - 1] = (uint32_t)at;
+	memset(p->strs + at + sizeof(e) + len, 0, (size_t)(size - sizeof(e) - len));
+	p->meta[id - 1].off = (uint32_t)at;
+	p->meta[id - 1].hash = h;
 	p->nstr = id;
 	p->table[j] = RP_IMPL_TAG(h) | id;
 	p->str_used = at + size;
-	rp_impl_publish_strings(p, at, p->str_used);
+	rp_impl_publish_strings(p, p->str_used);
 	return id;
 
 err_nomem:
@@ -1194,11 +1190,20 @@ static int rp_impl_region_create(struct rp_impl_proc *p)
 {
 	const struct rp_impl_options *o = &p->opt;
 	uint64_t stride = sizeof(struct rp_ring_ctl) + (uint64_t)o->ring_bytes;
-	uint64_t string_offset = sizeof(struct rp_shm_header) + stride * o->ring_count;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	/* on a page of its own: the string area alone is inherited by a fork
+	 * child (see rp_impl_atfork_child()) */
+	uint64_t string_offset =
+		(sizeof(struct rp_shm_header) + stride * o->ring_count + page - 1) & ~(page - 1);
 	struct rp_shm_header *hdr;
 	void *base;
 	int ret;
 
+	if (p->str_used > o->string_bytes) {
+		rp_impl_reasonf("%llu bytes of strings interned before fork do not fit a string "
+				"area of %u", (unsigned long long)p->str_used, o->string_bytes);
+		return -ENOSPC;
+	}
 	p->region_size = string_offset + o->string_bytes;
 	p->memfd = memfd_create("ringprof", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (p->memfd < 0) {
@@ -1219,7 +1224,7 @@ static int rp_impl_region_create(struct rp_impl_proc *p)
 		goto err_memfd;
 	}
 	/* a fork child must never write into the parent's rings */
-	if (madvise(base, (size_t)p->region_size, MADV_DONTFORK) != 0) {
+	if (madvise(base, (size_t)string_offset, MADV_DONTFORK) != 0) {
 		ret = -errno;
 		rp_impl_reasonf("madvise(MADV_DONTFORK): %s", strerror(errno));
 		goto err_map;
@@ -1261,9 +1266,11 @@ static int rp_impl_region_create(struct rp_impl_proc *p)
 	p->hdr = hdr;
 	p->str_dropped = 0;
 	/* ids handed out before a fork stay valid: same strings, same order,
-	 * one copy of the image (same area size: the options are inherited) */
-	if (p->str_used != 0 && p->str_used <= o->string_bytes)
-		rp_impl_publish_strings(p, 0, p->str_used);
+	 * one copy (rp_impl_register() then makes the area strs) */
+	if (p->str_used != 0) {
+		memcpy(p->base + string_offset, p->strs, (size_t)p->str_used);
+		rp_impl_publish_strings(p, p->str_used);
+	}
 	return 0;
 
 err_evfd:
@@ -1319,13 +1326,24 @@ static void rp_impl_atfork_parent(void)
 	pthread_mutex_unlock(&rp_impl_lock);
 }
 
-/* The child has no mapping of the parent's region (MADV_DONTFORK) and
- * must not speak on its socket: it starts over, keeping its strings. */
+/* The child has no mapping of the parent's rings (MADV_DONTFORK) and must
+ * not speak on its socket: it starts over, keeping its strings.  It does
+ * inherit the parent's string area: it copies the entries it knows out of
+ * it and unmaps it at once, before anything of the child can write. */
 static void rp_impl_atfork_child(void)
 {
 	struct rp_impl_proc *p = &rp_impl_proc_state;
 
 	if (rp_load_relaxed(&p->state) == RP_IMPL_ENABLED) {
+		/* the header is not mapped here: strs is the area */
+		unsigned char *area = p->strs;
+		unsigned char *copy = p->str_used != 0 ? (unsigned char *)malloc(p->str_used) : NULL;
+		bool lost = p->str_used != 0 && copy == NULL;
+
+		if (copy != NULL)
+			memcpy(copy, area, (size_t)p->str_used);
+		munmap(area, (size_t)p->opt.string_bytes);
+		p->strs = p->fork_strs = copy;
 		if (p->sock >= 0)
 			close(p->sock);
 		if (p->memfd >= 0)
@@ -1346,6 +1364,14 @@ static void rp_impl_atfork_child(void)
 		p->revive_sent = 0;
 		snprintf(p->reason, sizeof(p->reason), "not registered yet");
 		rp_store_relaxed(&p->state, RP_IMPL_UNREGISTERED);
+		if (lost) {
+			/* the ids handed out before the fork would name nothing */
+			snprintf(p->reason, sizeof(p->reason),
+				 "no memory to keep %llu bytes of strings across fork",
+				 (unsigned long long)p->str_used);
+			p->error = -ENOMEM;
+			rp_store_relaxed(&p->state, RP_IMPL_DISABLED);
+		}
 	}
 	memset(&rp_impl_self, 0, sizeof(rp_impl_self));
 	if (rp_impl_key_ok)
@@ -1410,6 +1436,10 @@ static int rp_impl_register(struct rp_impl_proc *p, bool with_daemon)
 		rp_impl_reasonf("recording (test region, no daemon)%s%s",
 				p->opt.notes[0] ? "; " : "", p->opt.notes);
 	}
+	/* from now on strings are written in place, in the area */
+	p->strs = p->base + p->hdr->string_offset;
+	free(p->fork_strs);
+	p->fork_strs = NULL;
 	/* pairs with the acquire in rp_impl_ensure() */
 	rp_store_release(&p->state, RP_IMPL_ENABLED);
 	p->error = 0;

@@ -728,6 +728,9 @@ static void child_with_own_region(uint32_t k, uint32_t a)
 	CHILD_CHECK(r.kind_type == RP_REC_PACK(RP_REC_INSTANT, k) && r.arg == a, 27);
 }
 
+/* The parent's string area, which a fork child copies and unmaps. */
+static void *parent_area;
+
 /* The child of a parent that interned MANY_KEYS keys (k, a = its string
  * area's used bytes, low and high halves). */
 static void child_republishes_many(uint32_t lo, uint32_t hi)
@@ -739,6 +742,8 @@ static void child_republishes_many(uint32_t lo, uint32_t hi)
 	size_t n = 0;
 	uint32_t i, len;
 
+	/* the child keeps no mapping of the parent's strings */
+	CHILD_CHECK(msync(parent_area, 4096, MS_ASYNC) == -1 && errno == ENOMEM, 38);
 	CHILD_CHECK(rp_test_open_region() == 0, 30);
 	h = rp_test_region(NULL);
 	want = malloc((size_t)MANY_KEYS * RP_STR_ENTRY_SIZE(40));
@@ -771,6 +776,8 @@ Test(ring, fork_child_republishes_every_interned_string_byte_for_byte, .timeout 
 	for (i = 0; i < MANY_KEYS; i++)
 		cr_assert_eq(rp_intern_n(key, many_key(key, i)), i + 1);
 	used = rp_load_acquire(&h->string_used);
+	parent_area = (unsigned char *)h + h->string_offset;
+	cr_assert_eq(msync(parent_area, 4096, MS_ASYNC), 0);
 	cr_assert_eq(run_child(child_republishes_many, (uint32_t)used, (uint32_t)(used >> 32)), 0);
 	/* the parent's area is untouched by the child */
 	cr_assert_eq(rp_load_acquire(&h->string_used), used);
