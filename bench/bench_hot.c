@@ -11,8 +11,9 @@
  *                                       N Query intervals over K keys
  *   bench_hot intern   [--events N]     rp_intern of N new strings shaped
  *                                       like query keys, then of the same
- *                                       N again (lookups); formatting the
- *                                       key is timed alone and taken off
+ *                                       N again (lookups), then
+ *                                       rp_intern_new of N more; formatting
+ *                                       the key is timed alone and taken off
  *
  * Each thread first records two laps of its ring (the first lap pays the
  * page faults of a fresh ring: reported as cold_ns_per_event), then the
@@ -141,7 +142,10 @@ static int hot_key(char *buf, size_t cap, uint64_t i)
 	return snprintf(buf, cap, "typeck(fn_%" PRIu64 ")", i);
 }
 
-__attribute__((noinline)) static uint64_t hot_loop_intern(uint64_t from, uint64_t n, bool intern)
+enum hot_intern_how { HOT_FORMAT_ONLY, HOT_INTERN_LOOKUP, HOT_INTERN_NEW };
+
+__attribute__((noinline)) static uint64_t hot_loop_intern(uint64_t from, uint64_t n,
+							enum hot_intern_how how)
 {
 	char key[64];
 	uint64_t sum = 0;
@@ -150,28 +154,37 @@ __attribute__((noinline)) static uint64_t hot_loop_intern(uint64_t from, uint64_
 		int len = hot_key(key, sizeof(key), i);
 
 		BENCH_OPAQUE(len);
-		sum += intern ? rp_intern_n(key, (size_t)len) : (uint64_t)(unsigned char)key[len - 1];
+		if (how == HOT_INTERN_LOOKUP)
+			sum += rp_intern_n(key, (size_t)len);
+		else if (how == HOT_INTERN_NEW)
+			sum += rp_intern_new_n(key, (size_t)len);
+		else
+			sum += (unsigned char)key[len - 1];
 	}
 	return sum;
 }
 
-/* New strings, then the same strings again, then formatting alone: each
- * timed over the same n keys in one burst.  intern_ns and lookup_ns are
+/* New strings, the same strings again, as many more with rp_intern_new,
+ * then formatting alone: each timed over n keys in one burst, and given
  * net of the formatting. */
-static void hot_intern(struct hot_thread *t, uint64_t *lookup_ns, uint64_t *format_ns)
+static void hot_intern(struct hot_thread *t, uint64_t *lookup_ns, uint64_t *new_ns,
+		       uint64_t *format_ns)
 {
-	uint64_t n = t->run->events, t0, t1, t2, t3;
+	uint64_t n = t->run->events, t0, t1, t2, t3, t4;
 
 	t0 = bench_now_ns();
-	t->sink += hot_loop_intern(0, n, true);
+	t->sink += hot_loop_intern(0, n, HOT_INTERN_LOOKUP);
 	t1 = bench_now_ns();
-	t->sink += hot_loop_intern(0, n, true);
+	t->sink += hot_loop_intern(0, n, HOT_INTERN_LOOKUP);
 	t2 = bench_now_ns();
-	t->sink += hot_loop_intern(0, n, false);
+	t->sink += hot_loop_intern(n, n, HOT_INTERN_NEW);
 	t3 = bench_now_ns();
-	*format_ns = t3 - t2;
+	t->sink += hot_loop_intern(0, n, HOT_FORMAT_ONLY);
+	t4 = bench_now_ns();
+	*format_ns = t4 - t3;
 	t->ns = (t1 - t0) > *format_ns ? (t1 - t0) - *format_ns : 0;
 	*lookup_ns = (t2 - t1) > *format_ns ? (t2 - t1) - *format_ns : 0;
+	*new_ns = (t3 - t2) > *format_ns ? (t3 - t2) - *format_ns : 0;
 	t->done = n;
 }
 
@@ -253,7 +266,7 @@ int main(int argc, char **argv)
 	r.kind = rp_kind(r.mode == HOT_QUERY ? "Query" : "QueryCacheHit");
 	if (r.mode == HOT_INTERN) {
 		struct hot_thread t1;
-		uint64_t lookup_ns = 0, format_ns = 0;
+		uint64_t lookup_ns = 0, new_ns = 0, format_ns = 0;
 
 		if (r.kind == 0) {
 			fprintf(stderr, "bench_hot: recording is off: %s\n", rp_status_reason());
@@ -261,18 +274,19 @@ int main(int argc, char **argv)
 		}
 		memset(&t1, 0, sizeof(t1));
 		t1.run = &r;
-		hot_intern(&t1, &lookup_ns, &format_ns);
+		hot_intern(&t1, &lookup_ns, &new_ns, &format_ns);
 		rp_stats(&st);
-		if (st.strings_interned != r.events + 1 || st.strings_dropped != 0) {
+		if (st.strings_interned != 2 * r.events + 1 || st.strings_dropped != 0) {
 			fprintf(stderr, "bench_hot: %" PRIu32 " strings interned, %" PRIu64
 				" refused: raise RINGPROF_STRINGS\n", st.strings_interned,
 				st.strings_dropped);
 			return 1;
 		}
 		printf("mode=intern events=%" PRIu64 " ns_per_event=%.3f lookup_ns=%.3f "
-		       "format_ns=%.3f strings=%" PRIu32 " sink=%" PRIu64 "\n", r.events,
+		       "new_ns=%.3f format_ns=%.3f strings=%" PRIu32 " sink=%" PRIu64 "\n", r.events,
 		       (double)t1.ns / (double)r.events, (double)lookup_ns / (double)r.events,
-		       (double)format_ns / (double)r.events, st.strings_interned, t1.sink & 1);
+		       (double)new_ns / (double)r.events, (double)format_ns / (double)r.events,
+		       st.strings_interned, t1.sink & 1);
 		return 0;
 	}
 	if (r.mode != HOT_DISABLED && r.kind == 0) {

@@ -49,7 +49,9 @@
  *   functions unconditionally.  An argument of 0 means "no argument".
  *   Ids are process-wide: the same string always gets the same id, from
  *   any thread.  Interning takes a mutex; keep it off the hottest paths
- *   (intern a query key once, reuse the id).  Strings longer than
+ *   (intern a query key once, reuse the id).  A caller that keeps each
+ *   key's id itself adds the key with rp_intern_new(), which skips the
+ *   lookup.  Strings longer than
  *   RP_STRING_LEN_MAX (4096) bytes are truncated; ids are limited to
  *   28 bits.
  *
@@ -271,6 +273,17 @@ RP_API uint32_t rp_intern_n(const char *s, size_t len);
 
 /* rp_intern_n() of a NUL-terminated string; NULL gives 0. */
 RP_API uint32_t rp_intern(const char *s);
+
+/* Adds an argument string as a new one, without looking it up: for a
+ * caller that interns each key once and keeps its id (a query's memo
+ * entry), so the lookup rp_intern() makes is wasted.  About half the cost
+ * of a new rp_intern() string (no hash table).  The same string added twice
+ * gets two ids, which the tools report as one; rp_intern() never returns
+ * an id made here.  0 in the same cases as rp_intern_n(). */
+RP_API uint32_t rp_intern_new_n(const char *s, size_t len);
+
+/* rp_intern_new_n() of a NUL-terminated string; NULL gives 0. */
+RP_API uint32_t rp_intern_new(const char *s);
 
 /* Names the calling thread in the recording (a THREAD_NAME record). */
 RP_API void rp_thread_name(const char *name);
@@ -525,11 +538,15 @@ struct rp_impl_options {
 };
 
 /* Where string id's entry lies in strs, and its rp_impl_hash(): the hash
- * table grows without reading or hashing a string again. */
+ * table grows without reading or hashing a string again.  off has
+ * RP_IMPL_STR_UNLISTED set for a string of rp_intern_new(), which is not in
+ * the table (offsets are below RP_STRING_BYTES_MAX). */
 struct rp_impl_str {
 	uint32_t off;
 	uint32_t hash;
 };
+
+#define RP_IMPL_STR_UNLISTED 0x80000000u
 
 struct rp_impl_proc {
 	uint32_t state;          /* RP_IMPL_*; release in rp_impl_register(),
@@ -564,6 +581,7 @@ struct rp_impl_proc {
 				  * under the lock, read without it only to
 				  * prefetch */
 	uint32_t table_cap;      /* power of two */
+	uint32_t listed;         /* ids in the table */
 	uint64_t str_used;       /* bytes of strs in use (hdr->string_used) */
 	uint64_t str_dropped;    /* our copy of hdr->string_dropped */
 	uint64_t str_nomem;      /* refused for lack of private memory */
@@ -885,6 +903,8 @@ static int rp_impl_table_grow(struct rp_impl_proc *p)
 	if (t == NULL)
 		return -ENOMEM;
 	for (id = 1; id <= p->nstr; id++) {
+		if (p->meta[id - 1].off & RP_IMPL_STR_UNLISTED)
+			continue;
 		h = p->meta[id - 1].hash;
 		for (j = h & (cap - 1); t[j] != 0; j = (j + 1) & (cap - 1))
 			;
@@ -926,20 +946,54 @@ static uint32_t rp_impl_string_refused(struct rp_impl_proc *p)
 	return 0;
 }
 
-/* Finds or adds s[0..len) (len already at most RP_STRING_LEN_MAX, h its
- * rp_impl_hash()) and returns its id, 0 when refused.  A new string is
- * written once, into the string area.  Caller holds the lock and the
- * process is registered. */
-static uint32_t rp_impl_intern_locked(struct rp_impl_proc *p, const char *s, uint32_t len,
-				      uint32_t h)
+/* Adds s[0..len) as id nstr + 1: written once, into the string area, and
+ * published.  Returns the id, 0 when refused.  Caller holds the lock and
+ * the process is registered. */
+static uint32_t rp_impl_add_locked(struct rp_impl_proc *p, const char *s, uint32_t len,
+				   uint32_t h, uint32_t flag)
 {
 	uint64_t size = RP_STR_ENTRY_SIZE(len), at;
 	struct rp_str_entry e;
+	uint32_t id;
+
+	if (p->nstr >= RP_REC_ID_MASK)
+		return rp_impl_string_refused(p);
+	if (p->str_used + size > p->hdr->string_bytes)
+		return rp_impl_string_refused(p);
+	if (rp_impl_strings_reserve(p) != 0) {
+		p->str_nomem++;
+		return 0;
+	}
+	id = p->nstr + 1;
+	at = p->str_used;
+	e.id = id;
+	e.len = len;
+	memcpy(p->strs + at, &e, sizeof(e));
+	memcpy(p->strs + at + sizeof(e), s, len);
+	/* the padding is published too: zero it (at most 7 bytes) */
+	memset(p->strs + at + sizeof(e) + len, 0, (size_t)(size - sizeof(e) - len));
+	p->meta[id - 1].off = (uint32_t)at | flag;
+	p->meta[id - 1].hash = h;
+	p->nstr = id;
+	p->str_used = at + size;
+	rp_impl_publish_strings(p, p->str_used);
+	return id;
+}
+
+/* Finds or adds s[0..len) (len already at most RP_STRING_LEN_MAX, h its
+ * rp_impl_hash()) and returns its id, 0 when refused.  Caller holds the
+ * lock and the process is registered. */
+static uint32_t rp_impl_intern_locked(struct rp_impl_proc *p, const char *s, uint32_t len,
+				      uint32_t h)
+{
+	struct rp_str_entry e;
 	uint32_t j, id;
 
-	if (p->table_cap == 0 || (p->nstr + 1) * 2 > p->table_cap) {
-		if (rp_impl_table_grow(p) != 0)
-			goto err_nomem;
+	if (p->table_cap == 0 || (p->listed + 1) * 2 > p->table_cap) {
+		if (rp_impl_table_grow(p) != 0) {
+			p->str_nomem++;
+			return 0;
+		}
 	}
 	for (j = h & (p->table_cap - 1); p->table[j] != 0; j = (j + 1) & (p->table_cap - 1)) {
 		const unsigned char *x;
@@ -952,31 +1006,12 @@ static uint32_t rp_impl_intern_locked(struct rp_impl_proc *p, const char *s, uin
 		if (e.len == len && memcmp(x + sizeof(e), s, len) == 0)
 			return id;
 	}
-	if (p->nstr >= RP_REC_ID_MASK)
-		return rp_impl_string_refused(p);
-	if (p->str_used + size > p->hdr->string_bytes)
-		return rp_impl_string_refused(p);
-	if (rp_impl_strings_reserve(p) != 0)
-		goto err_nomem;
-	id = p->nstr + 1;
-	at = p->str_used;
-	e.id = id;
-	e.len = len;
-	memcpy(p->strs + at, &e, sizeof(e));
-	memcpy(p->strs + at + sizeof(e), s, len);
-	/* the padding is published too: zero it (at most 7 bytes) */
-	memset(p->strs + at + sizeof(e) + len, 0, (size_t)(size - sizeof(e) - len));
-	p->meta[id - 1].off = (uint32_t)at;
-	p->meta[id - 1].hash = h;
-	p->nstr = id;
-	p->table[j] = RP_IMPL_TAG(h) | id;
-	p->str_used = at + size;
-	rp_impl_publish_strings(p, p->str_used);
+	id = rp_impl_add_locked(p, s, len, h, 0);
+	if (id != 0) {
+		p->table[j] = RP_IMPL_TAG(h) | id;
+		p->listed++;
+	}
 	return id;
-
-err_nomem:
-	p->str_nomem++;
-	return 0;
 }
 
 /* Sends the hello (and cmdline) with the fds attached.  0 or -errno. */
@@ -1792,6 +1827,26 @@ static uint32_t rp_impl_intern(const char *s, size_t len, bool is_kind, bool is_
 		id = rp_impl_intern_locked(p, s, n, h);
 	pthread_mutex_unlock(&rp_impl_lock);
 	return id;
+}
+
+RP_API uint32_t rp_intern_new_n(const char *s, size_t len)
+{
+	struct rp_impl_proc *p = &rp_impl_proc_state;
+	uint32_t n = len > RP_STRING_LEN_MAX ? RP_STRING_LEN_MAX : (uint32_t)len;
+	uint32_t id = 0;
+
+	if (s == NULL || rp_impl_ensure() != RP_IMPL_ENABLED || p->opt.noargs)
+		return 0;
+	pthread_mutex_lock(&rp_impl_lock);
+	if (rp_load_relaxed(&p->state) == RP_IMPL_ENABLED)
+		id = rp_impl_add_locked(p, s, n, 0, RP_IMPL_STR_UNLISTED);
+	pthread_mutex_unlock(&rp_impl_lock);
+	return id;
+}
+
+RP_API uint32_t rp_intern_new(const char *s)
+{
+	return rp_intern_new_n(s, s ? strlen(s) : 0);
 }
 
 RP_API uint32_t rp_kind(const char *name)

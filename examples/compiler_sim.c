@@ -14,7 +14,11 @@
  * ArtifactSize integers.  The amount of work is fixed by the options, so
  * two runs record the same events.
  *
- *   ringprof-example [--threads N] [--iterations N]
+ * A query key is added once, when its query first runs, with
+ * rp_intern_new(): the memo slot keeps the id, so the lookup rp_intern()
+ * would make is not needed (--intern-lookup makes it anyway, to compare).
+ *
+ *   ringprof-example [--threads N] [--iterations N] [--intern-lookup]
  *
  * Runs the same with or without ringprofd; without it, recording is off and
  * the summary says why.
@@ -67,6 +71,7 @@ struct sim_kinds {
 struct sim {
 	unsigned functions;
 	unsigned threads;
+	bool intern_lookup;          /* query keys through rp_intern() */
 	struct sim_kinds k;
 	struct sim_slot *slots;      /* Q_COUNT x functions */
 	pthread_mutex_t lock;
@@ -183,7 +188,8 @@ static uint64_t sim_query(struct sim_thread *t, enum sim_query q, unsigned fn)
 		snprintf(name, sizeof(name), "%s(())", sim_query_names[q]);
 	else
 		snprintf(name, sizeof(name), "%s(fn_%u)", sim_query_names[q], fn);
-	slot->key = key = rp_intern(name);
+	/* the key's first and only interning: the slot keeps the id */
+	slot->key = key = s->intern_lookup ? rp_intern(name) : rp_intern_new(name);
 	slot->state = SLOT_RUNNING;
 	pthread_mutex_unlock(&s->lock);
 
@@ -301,11 +307,13 @@ static int sim_compile(struct sim *s, struct sim_thread *main_t, struct sim_thre
 static void sim_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ringprof-example [--threads N] [--iterations N]\n"
+		"usage: ringprof-example [--threads N] [--iterations N] [--intern-lookup]\n"
 		"Simulates a compiler and records it with ringprof.\n"
-		"  --threads N     codegen worker threads, 1..%u (default %u)\n"
-		"  --iterations N  functions in the simulated crate, 1..%u (default %u)\n"
-		"  --help          this text\n"
+		"  --threads N      codegen worker threads, 1..%u (default %u)\n"
+		"  --iterations N   functions in the simulated crate, 1..%u (default %u)\n"
+		"  --intern-lookup  intern query keys with rp_intern() instead of\n"
+		"                   rp_intern_new() (the same recording, slower)\n"
+		"  --help           this text\n"
 		"Recording needs ringprofd; see ringprof.h for the RINGPROF_* variables.\n",
 		SIM_THREADS_MAX, SIM_THREADS_DEFAULT, SIM_FUNCTIONS_MAX, SIM_FUNCTIONS_DEFAULT);
 }
@@ -342,6 +350,8 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[a], "--threads") == 0 && a + 1 < argc &&
 			   sim_parse_uint(argv[a + 1], 1, SIM_THREADS_MAX, &s.threads) == 0) {
 			a++;
+		} else if (strcmp(argv[a], "--intern-lookup") == 0) {
+			s.intern_lookup = true;
 		} else if (strcmp(argv[a], "--iterations") == 0 && a + 1 < argc &&
 			   sim_parse_uint(argv[a + 1], 1, SIM_FUNCTIONS_MAX, &s.functions) == 0) {
 			a++;

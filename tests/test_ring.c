@@ -456,6 +456,96 @@ Test(ring, many_strings_keep_their_ids_across_table_and_image_growth)
 	free(want);
 }
 
+/* Exits with a distinct code for each failed check (no Criterion in the
+ * child of a fork). */
+#define CHILD_CHECK(cond, code) do { if (!(cond)) _exit(code); } while (0)
+
+static int run_child(void (*fn)(uint32_t, uint32_t), uint32_t k, uint32_t a)
+{
+	int status;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		fn(k, a);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status), "child died");
+	return WEXITSTATUS(status);
+}
+
+Test(ring, intern_new_adds_without_lookup_and_lookups_never_return_its_ids)
+{
+	unsigned char want[256];
+	struct rp_client_stats st;
+	struct rp_shm_header *h;
+	size_t n = 0;
+
+	setup_env(4096, 2, 0);
+	h = open_region();
+	cr_assert_eq(rp_intern("typeck(main)"), 1);
+	cr_assert_eq(rp_intern_new("typeck(main)"), 2);   /* no lookup: a new id */
+	cr_assert_eq(rp_intern_new("typeck(main)"), 3);
+	cr_assert_eq(rp_intern("typeck(main)"), 1);       /* the listed one */
+	cr_assert_eq(rp_intern_new("only new"), 4);
+	cr_assert_eq(rp_intern("only new"), 5);           /* 4 is not listed */
+	cr_assert_eq(rp_intern("only new"), 5);
+	cr_assert_eq(rp_intern_new_n("abcdef", 3), 6);
+	cr_assert_eq(rp_intern_new(NULL), 0);
+	n += put_entry(want + n, 1, "typeck(main)", 12);
+	n += put_entry(want + n, 2, "typeck(main)", 12);
+	n += put_entry(want + n, 3, "typeck(main)", 12);
+	n += put_entry(want + n, 4, "only new", 8);
+	n += put_entry(want + n, 5, "only new", 8);
+	n += put_entry(want + n, 6, "abc", 3);
+	cr_assert_eq(rp_load_acquire(&h->string_used), n);
+	cr_assert_eq(memcmp((unsigned char *)h + h->string_offset, want, n), 0);
+	rp_stats(&st);
+	cr_assert_eq(st.strings_interned, 6);
+	cr_assert_eq(st.strings_dropped, 0);
+}
+
+/* A child of the mixed test: the ids of both kinds made before the fork
+ * are still there, and both calls go on from them. */
+static void child_mixed(uint32_t keys, uint32_t unused)
+{
+	char key[64];
+	uint32_t i;
+
+	(void)unused;
+	CHILD_CHECK(rp_test_open_region() == 0, 40);
+	for (i = 0; i < keys; i += 37)
+		CHILD_CHECK(rp_intern_n(key, many_key(key, i)) == 2 * i + 1, 41);
+	CHILD_CHECK(rp_intern_new("child") == 2 * keys + 1, 42);
+	CHILD_CHECK(rp_intern("child") == 2 * keys + 2, 43);
+}
+
+Test(ring, table_growth_skips_intern_new_strings_and_keeps_lookups_right, .timeout = 60)
+{
+	struct rp_shm_header *h;
+	char key[64];
+	uint32_t i, len;
+	uint64_t used;
+
+	setup_env(4096, 2, 0);
+	h = open_region();
+	/* key i twice: listed (id 2i + 1), then added as new (id 2i + 2);
+	 * the table grows from 1024 slots to 8192 meanwhile */
+	for (i = 0; i < MANY_KEYS / 5; i++) {
+		len = many_key(key, i);
+		cr_assert_eq(rp_intern_n(key, len), 2 * i + 1, "key %u", i);
+		cr_assert_eq(rp_intern_new_n(key, len), 2 * i + 2, "key %u new", i);
+	}
+	for (i = 0; i < MANY_KEYS / 5; i++) {
+		len = many_key(key, i);
+		cr_assert_eq(rp_intern_n(key, len), 2 * i + 1, "key %u again", i);
+	}
+	used = rp_load_acquire(&h->string_used);
+	cr_assert_eq(run_child(child_mixed, MANY_KEYS / 5, 0), 0);
+	cr_assert_eq(rp_load_acquire(&h->string_used), used);
+}
+
 Test(ring, strings_differing_in_one_byte_or_in_length_get_distinct_ids)
 {
 	char s[33], t[33];
@@ -575,10 +665,11 @@ Test(ring, full_string_area_refuses_and_counts)
 	}
 	cr_assert_eq(rp_intern("s0007"), 8); /* known strings still resolve */
 	cr_assert_eq(rp_kind("NewKind"), 0);
+	cr_assert_eq(rp_intern_new("s0007"), 0); /* a new id needs room */
 	cr_assert_eq(rp_load_acquire(&h->string_used), 4096);
-	cr_assert_eq(rp_load_acquire(&h->string_dropped), 45);
+	cr_assert_eq(rp_load_acquire(&h->string_dropped), 46);
 	rp_stats(&st);
-	cr_assert_eq(st.strings_dropped, 45);
+	cr_assert_eq(st.strings_dropped, 46);
 	cr_assert_eq(st.strings_interned, 256);
 }
 
@@ -609,6 +700,7 @@ Test(ring, events_noargs_drops_argument_strings_only)
 	cr_assert_eq(rp_kind("GenericActivity"), 2);
 	cr_assert_eq(rp_intern("typeck(main)"), 0);
 	cr_assert_eq(rp_intern_n("typeck(main)", 6), 0);
+	cr_assert_eq(rp_intern_new("typeck(main)"), 0);
 	rp_thread_name("main"); /* thread names are not arguments */
 	cr_assert_eq(drain(h, ring_at(h, 0), out, 4), 1);
 	check_rec(&out[0], RP_REC_THREAD_NAME, 3, 0);
@@ -677,25 +769,6 @@ Test(ring, bad_settings_fall_back_to_defaults_and_are_named)
 			 "recording (test region, no daemon); ignored RINGPROF_RING_SIZE=5000 "
 			 "(want a power of two in 4096..268435456); ignored RINGPROF_RINGS=many "
 			 "(want 1..1024)");
-}
-
-/* Exits with a distinct code for each failed check (no Criterion in the
- * child of a fork). */
-#define CHILD_CHECK(cond, code) do { if (!(cond)) _exit(code); } while (0)
-
-static int run_child(void (*fn)(uint32_t, uint32_t), uint32_t k, uint32_t a)
-{
-	int status;
-	pid_t pid = fork();
-
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		fn(k, a);
-		_exit(0);
-	}
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	cr_assert(WIFEXITED(status), "child died");
-	return WEXITSTATUS(status);
 }
 
 static void child_without_daemon(uint32_t k, uint32_t a)
