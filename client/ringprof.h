@@ -160,10 +160,13 @@
  *
  *   fork(): the child does not inherit the rings (MADV_DONTFORK) and
  *   starts unregistered; it registers its own region at its next use of
- *   the API, and every id the parent handed out stays valid in the child
- *   (the client keeps a private copy of every interned string and
- *   re-publishes them in the same order).  A child of a process whose
- *   recording is off stays off.  exec() drops everything (CLOEXEC).
+ *   the API, and every id the parent handed out stays valid in the child:
+ *   the string area (on pages of its own) is the one part of the region a
+ *   child inherits; at fork the child copies the parent's strings out of
+ *   it and unmaps it, then re-publishes them, in the same order, in its
+ *   own region.  A child that cannot get the memory for that copy stays
+ *   off, with the reason in rp_status_reason().  A child of a process
+ *   whose recording is off stays off.  exec() drops everything (CLOEXEC).
  *
  *   Process exit needs no call: the daemon drains what was committed when
  *   the socket closes, even after SIGKILL.
