@@ -838,9 +838,8 @@ static ssize_t rp_impl_read_file(const char *path, char *buf, size_t cap)
 	return (ssize_t)got;
 }
 
-/* Publishes img[from, to) (whole entries) in the string area.  Caller
- * holds the lock and checked that they fit. */
-/* Publishes the string area's first to bytes, already written in place. */
+/* Publishes the string area's first to bytes (whole entries, already
+ * written in place).  Caller holds the lock. */
 static void rp_impl_publish_strings(struct rp_impl_proc *p, uint64_t to)
 {
 	/* pairs with the acquire of string_used in the daemon's string scan */
