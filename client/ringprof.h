@@ -95,7 +95,8 @@
  *   when the daemon's connection has closed, the client offers the SAME
  *   sealed region (rings, ids and slots unchanged) to whatever daemon now
  *   listens at $RINGPROF_SOCKET, without waiting: the hello goes out and
- *   later slow paths (every 20 ms, for up to 5 s) look for the answer.
+ *   later slow paths (every 20 ms, for up to 5 s), a lossless wait,
+ *   rp_stats() and rp_status_reason() look for the answer.
  *   That daemon drains from the tails the region holds, so every event
  *   still in a ring is written; its segment starts new thread numbers for
  *   the same threads and its loss counters count the drops since the last
@@ -151,9 +152,13 @@
  *
  *   Lossless mode (RINGPROF_LOSSLESS=1): a full ring pokes an eventfd the
  *   daemon watches and the producer sleeps in 50 us steps until room
- *   appears.  If the daemon's heartbeat does not advance for 1 s the
- *   event is dropped and counted, and later events drop at once until the
- *   heartbeat moves again: a dead daemon never hangs the compiler.
+ *   appears.  The event is dropped and counted, and later events drop at
+ *   once until the daemon's heartbeat moves again, when the daemon's
+ *   socket closes (it died or shut down, or quarantined the region: seen
+ *   within about 1 ms) or when a daemon still connected gives no
+ *   heartbeat for 5 s of waiting (stopped or hung; a starved daemon on a
+ *   loaded machine is waited for).  Time this process itself did not run
+ *   counts at most 10 ms per nap.  A dead daemon never hangs the compiler.
  *
  *   Timestamps come from the invariant TSC on x86-64 (calibrated at
  *   registration against CLOCK_MONOTONIC), else CLOCK_MONOTONIC in ns.
@@ -507,8 +512,12 @@ extern "C" {
 #define RP_IMPL_REASON_MAX   384
 #define RP_IMPL_NOTES_MAX    256
 #define RP_IMPL_ANSWER_TIMEOUT_S 2
-#define RP_IMPL_LOSSLESS_STALL_NS 1000000000ull /* heartbeat silence that
-						  * ends a lossless wait */
+#define RP_IMPL_LOSSLESS_STALL_NS 5000000000ull /* waiting without a
+						  * heartbeat that ends a
+						  * lossless wait */
+#define RP_IMPL_LOSSLESS_STEP_NS  10000000ull   /* most one nap counts */
+#define RP_IMPL_LOSSLESS_PEER_NAPS 20u           /* naps between looks at
+						  * the daemon's socket */
 #define RP_IMPL_LOSSLESS_NAP_NS   50000L
 #define RP_IMPL_NO_SLOT_RETRY     1024u          /* events between claims */
 /* TSC sanity check at registration: the clock must advance over this nap.
@@ -1576,6 +1585,35 @@ static void rp_impl_reattach_answer(struct rp_impl_proc *p, uint64_t now)
 			p->revive_off ? "" : "; trying again every second");
 }
 
+#define RP_IMPL_PEER_THERE       0
+#define RP_IMPL_PEER_QUARANTINED 1   /* its one byte waits before the close */
+#define RP_IMPL_PEER_GONE        2
+
+/* What the daemon's socket says, without waiting.  Caller holds the
+ * lock. */
+static int rp_impl_peer(struct rp_impl_proc *p)
+{
+	char byte;
+	ssize_t n = p->sock < 0 ? 0 : recv(p->sock, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return RP_IMPL_PEER_THERE;
+	return n > 0 ? RP_IMPL_PEER_QUARANTINED : RP_IMPL_PEER_GONE;
+}
+
+/* Takes a re-registration's answer if one is awaited and has come: the
+ * queries (rp_stats, rp_status_reason) and a lossless wait call this, so
+ * that it does not wait for a drop that may never come once the new
+ * daemon drains.  Caller holds the lock; errno is preserved. */
+static void rp_impl_reattach_poll(struct rp_impl_proc *p)
+{
+	int saved = errno;
+
+	if (p->revive_sent != 0 && rp_load_relaxed(&p->state) == RP_IMPL_ENABLED)
+		rp_impl_reattach_answer(p, rp_impl_monotonic_ns());
+	errno = saved;
+}
+
 /* Slow paths call this: at most once per RP_IMPL_REVIVE_NS over all the
  * threads, and never waiting for the lock or the daemon, checks that the
  * daemon's connection is still open and registers again if not.  The
@@ -1587,8 +1625,7 @@ static void rp_impl_revive(struct rp_impl_proc *p)
 	uint64_t now = rp_impl_monotonic_ns();
 	uint64_t at = rp_load_relaxed(&p->revive_at);
 	int saved = errno;
-	char byte;
-	ssize_t n;
+	int peer;
 
 	if (!p->with_daemon || now < at ||
 	    !rp_cas_acq_rel(&p->revive_at, &at, now + RP_IMPL_REVIVE_NS))
@@ -1601,10 +1638,10 @@ static void rp_impl_revive(struct rp_impl_proc *p)
 		rp_impl_reattach_answer(p, now);
 		goto out_unlock;
 	}
-	n = p->sock < 0 ? 0 : recv(p->sock, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		goto out_unlock;  /* connected: the daemon is there */
-	if (n > 0) {
+	peer = rp_impl_peer(p);
+	if (peer == RP_IMPL_PEER_THERE)
+		goto out_unlock;
+	if (peer == RP_IMPL_PEER_QUARANTINED) {
 		p->revive_off = true;
 		rp_impl_reasonf("quarantined by the daemon at %.200s; recording into rings "
 				"nobody drains", p->opt.socket_path);
@@ -1718,15 +1755,38 @@ static bool rp_impl_has_room(struct rp_impl_thread *t, uint32_t need)
 	return (t->head - t->tail) + need <= t->bytes;
 }
 
-/* Lossless wait: pokes the daemon, naps until room appears or the
- * daemon's heartbeat stalls for RP_IMPL_LOSSLESS_STALL_NS. */
+/* Has the daemon of a lossless wait closed its socket, or quarantined
+ * the region (its one byte before the close)?  Not while a
+ * re-registration's answer is awaited, nor when another thread holds the
+ * lock: the next look tells. */
+static bool rp_impl_lossless_peer_gone(struct rp_impl_proc *p)
+{
+	int saved = errno;
+	bool gone;
+
+	if (!p->with_daemon || pthread_mutex_trylock(&rp_impl_lock) != 0)
+		return false;
+	rp_impl_reattach_poll(p);
+	gone = p->revive_sent == 0 && rp_impl_peer(p) != RP_IMPL_PEER_THERE;
+	pthread_mutex_unlock(&rp_impl_lock);
+	errno = saved;
+	return gone;
+}
+
+/* Lossless wait: pokes the daemon and naps until room appears.  Gives up
+ * at once when the daemon's socket closes, and after
+ * RP_IMPL_LOSSLESS_STALL_NS of waiting without a heartbeat from a daemon
+ * still connected (stopped, or hung).  A nap counts at most
+ * RP_IMPL_LOSSLESS_STEP_NS: time this process did not run (stopped, or a
+ * paused machine) is no sign of the daemon. */
 static bool rp_impl_lossless_wait(struct rp_impl_proc *p, struct rp_impl_thread *t, uint32_t need)
 {
 	/* pairs with the daemon's release of daemon_heartbeat */
-	uint64_t beat = rp_load_acquire(&p->hdr->daemon_heartbeat), now;
-	uint64_t since = rp_impl_monotonic_ns();
+	uint64_t beat = rp_load_acquire(&p->hdr->daemon_heartbeat), now, step, waited = 0;
+	uint64_t prev = rp_impl_monotonic_ns();
 	uint64_t one = 1;
 	struct timespec nap = { 0, RP_IMPL_LOSSLESS_NAP_NS };
+	uint32_t naps = 0;
 	ssize_t n;
 
 	if (beat + 1 == rp_load_relaxed(&p->stalled_heartbeat))
@@ -1738,10 +1798,15 @@ static bool rp_impl_lossless_wait(struct rp_impl_proc *p, struct rp_impl_thread 
 			return true;
 		nanosleep(&nap, NULL);
 		now = rp_impl_monotonic_ns();
+		step = now - prev;
+		prev = now;
+		waited += step < RP_IMPL_LOSSLESS_STEP_NS ? step : RP_IMPL_LOSSLESS_STEP_NS;
 		if (rp_load_acquire(&p->hdr->daemon_heartbeat) != beat) {
 			beat = rp_load_acquire(&p->hdr->daemon_heartbeat);
-			since = now;
-		} else if (now - since >= RP_IMPL_LOSSLESS_STALL_NS) {
+			waited = 0;
+		} else if (waited >= RP_IMPL_LOSSLESS_STALL_NS ||
+			   (++naps % RP_IMPL_LOSSLESS_PEER_NAPS == 0 &&
+			    rp_impl_lossless_peer_gone(p))) {
 			rp_store_relaxed(&p->stalled_heartbeat, beat + 1);
 			return false;
 		}
@@ -1784,6 +1849,10 @@ RP_API const char *rp_status_reason(void)
 	/* pairs with the release in rp_impl_register(), after the reason */
 	if (rp_load_acquire(&p->state) == RP_IMPL_UNREGISTERED)
 		return "not registered yet";
+	if (p->with_daemon && pthread_mutex_trylock(&rp_impl_lock) == 0) {
+		rp_impl_reattach_poll(p);
+		pthread_mutex_unlock(&rp_impl_lock);
+	}
 	return p->reason;
 }
 
@@ -1883,6 +1952,8 @@ RP_API void rp_stats(struct rp_client_stats *out)
 	memset(out, 0, sizeof(*out));
 	out->events_dropped_no_slot = rp_load_relaxed(&p->no_slot);
 	pthread_mutex_lock(&rp_impl_lock);
+	if (p->with_daemon)
+		rp_impl_reattach_poll(p);
 	if (rp_load_relaxed(&p->state) == RP_IMPL_ENABLED) {
 		out->enabled = true;
 		out->ring_count = p->hdr->ring_count;

@@ -85,6 +85,18 @@ static struct ft_thread *faults_worker(struct ft_read *rd, uint32_t pid, int w)
 	return t;
 }
 
+/* The thread of pid that recorded worker w under a daemon other than
+ * first; NULL when none. */
+static struct ft_thread *faults_after(struct ft_read *rd, uint32_t pid, uint64_t first, int w)
+{
+	struct ft_thread *b = NULL;
+
+	for (size_t k = 0; k < rd->n; k++)
+		if (rd->th[k].pid == pid && rd->th[k].worker == w && rd->th[k].daemon_pid != first)
+			b = &rd->th[k];
+	return b;
+}
+
 /* Every event of worker w of pid committed == written: exact, no loss. */
 static void faults_exact(struct ft_read *rd, uint32_t pid, int w, uint64_t committed)
 {
@@ -282,13 +294,9 @@ Test(faults, daemon_sigkill_under_load_then_restart_takes_the_clients_back)
 		for (int t = 0; t < THREADS; t++) {
 			struct ft_thread none = { .values_ok = true };
 			struct ft_thread *a = ft_find(&rd, (uint32_t)c[i].pid, first_daemon, t);
-			struct ft_thread *b = NULL;
+			struct ft_thread *b = faults_after(&rd, (uint32_t)c[i].pid, first_daemon, t);
 			uint64_t want = committed[i][t] + 1, got, d;
 
-			for (size_t k = 0; k < rd.n; k++)
-				if (rd.th[k].pid == (uint32_t)c[i].pid && rd.th[k].worker == t &&
-				    rd.th[k].daemon_pid != first_daemon)
-					b = &rd.th[k];
 			if (a == NULL)  /* nothing of it on disk yet */
 				a = &none;
 			before_kill += a->records;
@@ -387,6 +395,142 @@ Test(faults, burst_far_faster_than_the_drain_counts_every_drop_exactly)
 Test(faults, lossless_burst_blocks_the_client_and_loses_nothing)
 {
 	faults_burst(true);
+}
+
+/* A lossless client of the running daemon, recording flat out into 4 KiB
+ * rings (full at once when nobody drains), both workers running. */
+static struct ft_client faults_lossless_client(const char *session)
+{
+	static const char *args[] = { "--threads", "2", "--forever", NULL };
+	static const char *env[] = { "RINGPROF_LOSSLESS=1", "RINGPROF_RING_SIZE=4096", NULL };
+	struct ft_client c = ft_client_spawn(session, args, session, env);
+
+	ft_client_expect_line(&c, "running");
+	for (unsigned t = 0; t < 2; t++)
+		while (faults_count(c.counts, t) == 0)
+			ft_sleep_ms(1);
+	return c;
+}
+
+/* Wait until neither worker of c commits for 200 ms (both wait on full
+ * rings); their counts into held. */
+static void faults_wait_held(struct ft_client *c, uint64_t held[2])
+{
+	int64_t deadline = ft_now_ms() + 10000;
+	uint64_t now[2];
+
+	held[0] = held[1] = UINT64_MAX;
+	for (;;) {
+		for (unsigned t = 0; t < 2; t++)
+			now[t] = faults_count(c->counts, t);
+		if (now[0] == held[0] && now[1] == held[1])
+			return;
+		cr_assert_lt(ft_now_ms(), deadline, "the lossless workers never waited");
+		held[0] = now[0];
+		held[1] = now[1];
+		ft_sleep_ms(200);
+	}
+}
+
+/* A daemon stopped for longer than a lossless producer used to wait (1 s)
+ * is alive and connected: the producer waits it out, nothing is lost.
+ * Time the client itself was stopped (6 s, more than the 5 s it gives a
+ * silent daemon) is no sign of the daemon: it does not count. */
+Test(faults, lossless_client_waits_out_a_stopped_daemon)
+{
+	uint64_t held[2], committed[FT_SLOTS] = { 0 };
+	struct ft_client c = faults_lossless_client("stopped");
+	struct ft_read rd;
+	char dir[256];
+	int st;
+
+	cr_assert_eq(kill(ft.daemon, SIGSTOP), 0);
+	faults_wait_held(&c, held);
+	cr_assert_eq(kill(c.pid, SIGSTOP), 0);
+	ft_sleep_ms(6000);
+	cr_assert_eq(kill(c.pid, SIGCONT), 0);
+	ft_sleep_ms(1500);
+	for (unsigned t = 0; t < 2; t++)
+		cr_assert_eq(faults_count(c.counts, t), held[t],
+			     "worker-%u went on while its daemon was stopped", t);
+	cr_assert_eq(kill(ft.daemon, SIGCONT), 0);
+	for (unsigned t = 0; t < 2; t++)
+		while (faults_count(c.counts, t) <= held[t] + 1000)
+			ft_sleep_ms(1);
+	cr_assert_eq(kill(c.pid, SIGUSR1), 0);
+	st = ft_client_finish(&c, committed, NULL);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
+	snprintf(dir, sizeof(dir), "%s/stopped", ft.state);
+	faults_wait_sealed(dir, 1);
+	ft_read_all(&rd, dir, 0, false);
+	for (int t = 0; t < 2; t++)
+		faults_exact(&rd, (uint32_t)c.pid, t, committed[t]);
+	cr_assert_eq(__atomic_load_n(&c.counts->dropped, __ATOMIC_ACQUIRE), 0);
+	fprintf(stderr, "faults: lossless, daemon stopped 8 s (the client 6 s of them): %"
+		PRIu64 " + %" PRIu64
+		" events, 0 dropped\n", committed[0], committed[1]);
+	ft_read_free(&rd);
+	munmap(c.counts, sizeof(*c.counts));
+}
+
+/* A daemon killed while lossless producers wait: its socket closes, they
+ * let go at once (not after the 5 s a connected daemon gets), drop and
+ * count, and come back to the next daemon.  Nothing is lost uncounted. */
+Test(faults, lossless_client_lets_go_when_its_daemon_dies)
+{
+	uint64_t held[2], committed[FT_SLOTS] = { 0 }, first;
+	struct ft_client c = faults_lossless_client("orphan");
+	struct ft_read rd;
+	int64_t killed, resumed[2];
+	char dir[256];
+	int st;
+
+	first = (uint64_t)ft.daemon;
+	cr_assert_eq(kill(ft.daemon, SIGSTOP), 0);
+	faults_wait_held(&c, held);
+	killed = ft_now_ms();
+	ft_daemon_kill();
+	for (unsigned t = 0; t < 2; t++) {
+		while (faults_count(c.counts, t) == held[t]) {
+			cr_assert_lt(ft_now_ms() - killed, 4000, "worker-%u still waits for a "
+				     "dead daemon", t);
+			ft_sleep_ms(1);
+		}
+		resumed[t] = ft_now_ms() - killed;
+	}
+	ft_daemon_start(NULL);
+	faults_wait_registered(&c, 1, 2);
+	cr_assert_eq(kill(c.pid, SIGUSR1), 0);
+	st = ft_client_finish(&c, committed, NULL);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
+	cr_assert_eq(ft_daemon_stop(), 0);
+	/* the killed daemon's segment is unsealed, the second's sealed */
+	snprintf(dir, sizeof(dir), "%s/orphan", ft.state);
+	ft_read_all(&rd, dir, RP_READER_RECOVER | RP_READER_ALLOW_UNSEALED, false);
+	cr_assert_eq(rd.sealed, 1);
+	for (int t = 0; t < 2; t++) {
+		struct ft_thread none = { .values_ok = true };
+		struct ft_thread *a = ft_find(&rd, (uint32_t)c.pid, first, t);
+		struct ft_thread *b = faults_after(&rd, (uint32_t)c.pid, first, t);
+		uint64_t d;
+
+		if (a == NULL)
+			a = &none;
+		cr_assert_not_null(b, "worker-%d: nothing after the restart", t);
+		cr_assert(!a->index_gap && a->values_ok && !a->has_loss);
+		cr_assert(!b->index_gap && b->values_ok && b->has_loss && b->ended);
+		cr_assert_eq(b->loss.written, b->records);
+		cr_assert_gt(b->loss.client_dropped, 0, "worker-%d: no drops counted", t);
+		d = b->loss.client_dropped + b->loss.daemon_dropped;
+		cr_assert_eq(a->records + b->records + d, committed[t] + 1,
+			     "worker-%d: %" PRIu64 " + %" PRIu64 " read + %" PRIu64
+			     " dropped != %" PRIu64 " committed", t, a->records, b->records, d,
+			     committed[t] + 1);
+	}
+	fprintf(stderr, "faults: lossless, daemon killed: the workers went on after %lld and "
+		"%lld ms\n", (long long)resumed[0], (long long)resumed[1]);
+	ft_read_free(&rd);
+	munmap(c.counts, sizeof(*c.counts));
 }
 
 /* Exit paths: every process of one run, each registration apart. */
