@@ -12,6 +12,8 @@ if(RINGPROF_SANITIZE STREQUAL "thread")
 else()
   rp_add_test(ring SOURCES test_ring.c LIBS ringprof::client TIMEOUT 240 LABELS tsan client)
 endif()
+# a fork child without memory (test_ring.c, __wrap_malloc)
+target_link_options(test_ring PRIVATE -Wl,--wrap=malloc)
 
 add_library(test_client_c11 OBJECT test_client_c11.c)
 set_target_properties(test_client_c11 PROPERTIES C_STANDARD 11)

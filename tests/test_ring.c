@@ -460,6 +460,22 @@ Test(ring, many_strings_keep_their_ids_across_table_and_image_growth)
  * child of a fork). */
 #define CHILD_CHECK(cond, code) do { if (!(cond)) _exit(code); } while (0)
 
+/* This file's malloc is wrapped (-Wl,--wrap=malloc, tests/client.cmake):
+ * while ring_malloc_pid names a process, malloc fails in every other one,
+ * so that a fork child finds no memory from its first instruction on. */
+void *__real_malloc(size_t n);
+void *__wrap_malloc(size_t n);
+static pid_t ring_malloc_pid;
+
+void *__wrap_malloc(size_t n)
+{
+	pid_t only = __atomic_load_n(&ring_malloc_pid, __ATOMIC_RELAXED);
+
+	if (only != 0 && getpid() != only)
+		return NULL;
+	return __real_malloc(n);
+}
+
 static int run_child(void (*fn)(uint32_t, uint32_t), uint32_t k, uint32_t a)
 {
 	int status;
@@ -892,6 +908,45 @@ Test(ring, fork_child_never_touches_the_parents_ring, .timeout = 60)
 	cr_assert_eq(rp_test_region(NULL), h);
 	rp_instant(k, a); /* the parent goes on in its own ring */
 	cr_assert_eq(rp_load_acquire(&ctl->head), 64);
+}
+
+/* used: the parent's string_used; a: an id it handed out */
+static void child_without_memory(uint32_t used, uint32_t a)
+{
+	char want[96];
+
+	__atomic_store_n(&ring_malloc_pid, (pid_t)0, __ATOMIC_RELAXED);
+	snprintf(want, sizeof(want), "no memory to keep %u bytes of strings across fork", used);
+	CHILD_CHECK(!rp_is_enabled(), 30);
+	CHILD_CHECK(strcmp(rp_status_reason(), want) == 0, 31);
+	CHILD_CHECK(rp_init() == -ENOMEM, 32);
+	CHILD_CHECK(rp_kind("Query") == 0 && rp_intern("child") == 0, 33);
+	rp_instant(1, a); /* off: nothing recorded, no fault */
+	CHILD_CHECK(rp_test_region(NULL) == NULL, 34);
+}
+
+/* A child that cannot copy its parent's strings out stays off: the ids it
+ * inherited would name nothing in a region of its own. */
+Test(ring, fork_child_without_memory_for_the_strings_stays_off, .timeout = 60)
+{
+	struct rp_shm_header *h;
+	uint32_t k, a;
+	int st;
+
+	setup_env(4096, 2, 0);
+	h = open_region();
+	k = rp_kind("Query");
+	a = rp_intern("typeck(main)");
+	rp_instant(k, a);
+	__atomic_store_n(&ring_malloc_pid, getpid(), __ATOMIC_RELAXED);
+	st = run_child(child_without_memory, (uint32_t)rp_load_acquire(&h->string_used), a);
+	__atomic_store_n(&ring_malloc_pid, (pid_t)0, __ATOMIC_RELAXED);
+	cr_assert_eq(st, 0, "child check %d failed", st);
+	/* the parent is untouched and goes on */
+	cr_assert(rp_is_enabled());
+	cr_assert_eq(rp_intern("typeck(main)"), a);
+	rp_instant(k, a);
+	cr_assert_eq(rp_load_acquire(&ring_at(h, 0)->head), 32);
 }
 
 struct lossless {
