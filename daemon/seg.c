@@ -604,29 +604,29 @@ static int seg_frame(struct seg *s, uint16_t type, uint32_t count,
 	return 0;
 }
 
+/* Frame the count items queued in buf as one block of type, and empty
+ * the queue (framed or not). */
+static int seg_frame_queued(struct seg *s, uint16_t type, uint32_t *count, struct rp_buf *buf)
+{
+	int ret;
+
+	if (*count == 0)
+		return 0;
+	ret = seg_frame(s, type, *count, buf->data, buf->len, true);
+	buf->len = 0;
+	*count = 0;
+	return ret;
+}
+
 /* Frame the STRINGS and THREADS items waiting, so that what follows may use
  * them. */
 static int seg_pending(struct seg *s)
 {
-	int ret;
+	int ret = seg_frame_queued(s, RP_BLK_STRINGS, &s->strings_count, &s->strings);
 
-	if (s->strings_count != 0) {
-		ret = seg_frame(s, RP_BLK_STRINGS, s->strings_count, s->strings.data,
-				s->strings.len, true);
-		s->strings.len = 0;
-		s->strings_count = 0;
-		if (ret < 0)
-			return ret;
-	}
-	if (s->thread_count != 0) {
-		ret = seg_frame(s, RP_BLK_THREADS, s->thread_count, s->thread_items.data,
-				s->thread_items.len, true);
-		s->thread_items.len = 0;
-		s->thread_count = 0;
-		if (ret < 0)
-			return ret;
-	}
-	return 0;
+	if (ret < 0)
+		return ret;
+	return seg_frame_queued(s, RP_BLK_THREADS, &s->thread_count, &s->thread_items);
 }
 
 int seg_block(struct seg *s, uint16_t type, uint32_t count, const void *raw,
