@@ -406,9 +406,14 @@ static struct ft_client faults_lossless_client(const char *session)
 	struct ft_client c = ft_client_spawn(session, args, session, env);
 
 	ft_client_expect_line(&c, "running");
-	for (unsigned t = 0; t < 2; t++)
-		while (faults_count(c.counts, t) == 0)
+	for (unsigned t = 0; t < 2; t++) {
+		int64_t deadline = ft_now_ms() + 20000;
+
+		while (faults_count(c.counts, t) == 0) {
+			cr_assert_lt(ft_now_ms(), deadline, "worker-%u never recorded", t);
 			ft_sleep_ms(1);
+		}
+	}
 	return c;
 }
 
@@ -454,9 +459,15 @@ Test(faults, lossless_client_waits_out_a_stopped_daemon)
 		cr_assert_eq(faults_count(c.counts, t), held[t],
 			     "worker-%u went on while its daemon was stopped", t);
 	cr_assert_eq(kill(ft.daemon, SIGCONT), 0);
-	for (unsigned t = 0; t < 2; t++)
-		while (faults_count(c.counts, t) <= held[t] + 1000)
+	for (unsigned t = 0; t < 2; t++) {
+		int64_t deadline = ft_now_ms() + 20000;
+
+		while (faults_count(c.counts, t) <= held[t] + 1000) {
+			cr_assert_lt(ft_now_ms(), deadline, "worker-%u did not go on with its "
+				     "daemon back", t);
 			ft_sleep_ms(1);
+		}
+	}
 	cr_assert_eq(kill(c.pid, SIGUSR1), 0);
 	st = ft_client_finish(&c, committed, NULL);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
