@@ -353,6 +353,20 @@ static struct rp_ring_ctl *seg_ctl(const struct seg_acct *a, uint32_t i)
 	return ring_ctl_at(a->region, a->ring_offset, a->ring_stride, i);
 }
 
+/* Entries in a ledger, and entry i (copied out: the buffer is bytes). */
+static size_t seg_ledger_count(const struct rp_buf *ledger)
+{
+	return ledger->len / sizeof(struct seg_ledger);
+}
+
+static struct seg_ledger seg_ledger_at(const struct rp_buf *ledger, size_t i)
+{
+	struct seg_ledger l;
+
+	memcpy(&l, ledger->data + i * sizeof(l), sizeof(l));
+	return l;
+}
+
 /* The slot's counters a ledger entry advances: NULL for thread 0, a bad
  * slot or a thread that no longer owns its slot (the slot's counters
  * belong to the new owner). */
@@ -371,7 +385,7 @@ static void seg_inflight(struct seg *s, const struct seg_write *w)
 {
 	struct seg_acct *a = s->acct;
 	struct rp_shm_header *hdr = (struct rp_shm_header *)a->region;
-	size_t n = w->ledger.len / sizeof(struct seg_ledger);
+	size_t n = seg_ledger_count(&w->ledger);
 
 	if (hdr == NULL)
 		return;
@@ -379,11 +393,10 @@ static void seg_inflight(struct seg *s, const struct seg_write *w)
 	 * between leaves none, and every ring's durable is then exact. */
 	rp_store_relaxed(&hdr->inflight_end, 0);
 	for (size_t i = 0; i < n; i++) {
-		struct seg_durable *d;
-		struct seg_ledger l;
+		struct seg_ledger l = seg_ledger_at(&w->ledger, i);
+		struct seg_durable *d = seg_durable_of(a, &l);
 
-		memcpy(&l, w->ledger.data + i * sizeof(l), sizeof(l));
-		if ((d = seg_durable_of(a, &l)) == NULL)
+		if (d == NULL)
 			continue;
 		d->land_events += l.count;
 		if (l.dropped > d->land_dropped)
@@ -403,14 +416,13 @@ static void seg_inflight(struct seg *s, const struct seg_write *w)
 static void seg_landed(struct seg *s, const struct seg_write *w, bool done)
 {
 	struct seg_acct *a = s->acct;
-	size_t n = w->ledger.len / sizeof(struct seg_ledger);
+	size_t n = seg_ledger_count(&w->ledger);
 
 	for (size_t i = 0; i < n; i++) {
-		struct seg_durable *d;
-		struct seg_ledger l;
+		struct seg_ledger l = seg_ledger_at(&w->ledger, i);
+		struct seg_durable *d = seg_durable_of(a, &l);
 
-		memcpy(&l, w->ledger.data + i * sizeof(l), sizeof(l));
-		if ((d = seg_durable_of(a, &l)) == NULL)
+		if (d == NULL)
 			continue;
 		if (done) {
 			d->events = d->land_events;
@@ -520,16 +532,15 @@ static void seg_grow(struct seg *s, uint64_t n)
  * thread that ended had its LOSS in the same lost bytes). */
 static void seg_unwrite(struct seg *s, struct rp_buf *ledger)
 {
-	size_t n = ledger->len / sizeof(struct seg_ledger);
+	size_t n = seg_ledger_count(ledger);
 	struct client *c;
 
 	LIST_FOREACH(c, &rpd.clients, entry)
 		if (c->id == s->client_id)
 			break;
 	for (size_t i = 0; i < n; i++) {
-		struct seg_ledger l;
+		struct seg_ledger l = seg_ledger_at(ledger, i);
 
-		memcpy(&l, ledger->data + i * sizeof(l), sizeof(l));
 		s->events -= l.count;
 		if (c != NULL && c->state == CLIENT_ACTIVE && c->slots != NULL &&
 		    l.slot < c->geo.ring_count && c->slots[l.slot].active &&
@@ -904,12 +915,11 @@ err_dir:
 /* Final accountings whose LOSS item was just written are done with. */
 static void seg_ends_landed(struct seg_acct *a, const struct rp_buf *ledger)
 {
-	size_t n = ledger->len / sizeof(struct seg_ledger);
+	size_t n = seg_ledger_count(ledger);
 
 	for (size_t i = 0; i < n && a->nends != 0; i++) {
-		struct seg_ledger l;
+		struct seg_ledger l = seg_ledger_at(ledger, i);
 
-		memcpy(&l, ledger->data + i * sizeof(l), sizeof(l));
 		if (!l.loss)
 			continue;
 		for (uint32_t k = 0; k < a->nends; k++) {
